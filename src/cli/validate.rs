@@ -1,0 +1,79 @@
+//! `kubectl gitops validate`: offline validation of manifests.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+
+use super::{GlobalArgs, Outcome};
+use crate::config::{self, Config};
+use crate::manifest::{self, FileSet, LoadOptions};
+use crate::validate::{self, report};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Junit,
+}
+
+/// Validate manifests offline: YAML, Kubernetes schemas, CRDs in the repo, duplicates,
+/// names and labels, selectors, and policies.
+///
+/// Exit status: 0 valid (warnings allowed), 1 invalid, 2 could not run.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  kubectl gitops validate\n  kubectl gitops validate apps/ clusters/prod -o json\n  kubectl gitops validate --strict-crds -o junit > report.xml"
+)]
+pub struct ValidateArgs {
+    /// Files or directories to validate (default: the current directory).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+    pub output: Format,
+    /// Treat custom resources whose CRD is not in the manifests as errors.
+    #[arg(long)]
+    pub strict_crds: bool,
+    /// Do not render kustomize and Helm directories (their files are skipped).
+    #[arg(long)]
+    pub no_render: bool,
+    /// Kinds to skip (repeatable), in addition to `validation.skipKinds` in .gitops.yaml.
+    #[arg(long = "skip-kind", value_name = "KIND")]
+    pub skip_kinds: Vec<String>,
+}
+
+pub fn run(args: ValidateArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths
+    };
+    let root = config::repo_root(paths[0].parent().unwrap_or(&paths[0]));
+    let config =
+        Config::load(&root).context("the .gitops.yaml settings are invalid; fix or remove them")?;
+    let mut validation = config.validation;
+    validation.strict_crds |= args.strict_crds;
+    validation.skip_kinds.extend(args.skip_kinds);
+
+    let files = FileSet::from_paths(&paths);
+    let manifests = manifest::load(
+        &files,
+        &LoadOptions {
+            render: !args.no_render,
+        },
+    );
+    let report = validate::validate(&manifests, &validation);
+
+    let mut out = anstream::stdout().lock();
+    match args.output {
+        Format::Text => report::write_text(&report, &mut out)?,
+        Format::Json => report::write_json(&report, &mut out)?,
+        Format::Junit => report::write_junit(&report, &mut out)?,
+    }
+    Ok(if report.errors() > 0 {
+        Outcome::NotClean
+    } else {
+        Outcome::Clean
+    })
+}

@@ -1,0 +1,132 @@
+//! The optional `.gitops.yaml` at the repository root. Everything works without it.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub const FILE_NAME: &str = ".gitops.yaml";
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Config {
+    /// Named apps: a path in the repository and where it is deployed.
+    #[serde(default)]
+    pub apps: Vec<App>,
+    #[serde(default)]
+    pub validation: ValidationConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct App {
+    pub name: String,
+    pub path: String,
+    /// Namespace for objects without one.
+    pub namespace: Option<String>,
+    /// kubeconfig context the app is deployed with.
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Default)]
+pub struct ValidationConfig {
+    /// Custom resources whose CRD is not in the repository are errors, not warnings.
+    #[serde(default)]
+    pub strict_crds: bool,
+    /// Kinds not validated at all.
+    #[serde(default)]
+    pub skip_kinds: Vec<String>,
+    #[serde(default)]
+    pub policies: Policies,
+}
+
+/// How seriously a policy finding is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Off,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Policies {
+    /// An image with no tag, or `:latest`.
+    #[serde(default = "warning")]
+    pub image_tag: Level,
+    /// A container without `resources.limits`.
+    #[serde(default = "warning")]
+    pub resource_limits: Level,
+}
+
+fn warning() -> Level {
+    Level::Warning
+}
+
+impl Default for Policies {
+    fn default() -> Self {
+        Policies {
+            image_tag: Level::Warning,
+            resource_limits: Level::Warning,
+        }
+    }
+}
+
+/// Why the config file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// The file is not valid YAML or has unknown or mistyped settings.
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+impl Config {
+    /// Reads `.gitops.yaml` from `root`, or the defaults when there is none.
+    pub fn load(root: &Path) -> Result<Config, ConfigError> {
+        let path = root.join(FILE_NAME);
+        let shown = path.display().to_string();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: shown,
+                    source,
+                });
+            }
+        };
+        if text.trim().is_empty() {
+            return Ok(Config::default());
+        }
+        serde_saphyr::from_str(&text).map_err(|e| ConfigError::Invalid {
+            path: shown,
+            message: e
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or("invalid")
+                .to_string(),
+        })
+    }
+}
+
+/// The top of the git work tree containing `dir`, or `dir` itself outside a repository.
+pub fn repo_root(dir: &Path) -> PathBuf {
+    let start = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    git2::Repository::discover(start)
+        .ok()
+        .and_then(|r| r.workdir().map(Path::to_path_buf))
+        .unwrap_or_else(|| start.to_path_buf())
+}

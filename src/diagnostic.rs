@@ -1,0 +1,65 @@
+//! Findings about manifests: what is wrong, where, and how bad.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// One finding, located at a file and (where the defect has one) a line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// The path as the user gave it, or repo-relative.
+    pub file: Arc<str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    /// `Kind/name` of the object at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    /// Dotted field path inside the object (`spec.template.spec.containers[0].image`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Stable identifier of the check (`yaml`, `schema`, `duplicate`, `policy.image-tag`...).
+    pub rule: &'static str,
+    pub message: String,
+}
+
+impl Diagnostic {
+    /// A problem with a whole file (unreadable, not YAML...).
+    pub fn file(
+        severity: Severity,
+        file: Arc<str>,
+        line: Option<u32>,
+        rule: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            severity,
+            file,
+            line,
+            column: None,
+            object: None,
+            field: None,
+            rule,
+            message: message.into(),
+        }
+    }
+
+    /// Sort order for reports: by file, then line, then message.
+    pub fn sort_key(&self) -> (Arc<str>, u32, u32, String) {
+        (
+            self.file.clone(),
+            self.line.unwrap_or(0),
+            self.column.unwrap_or(0),
+            self.message.clone(),
+        )
+    }
+}

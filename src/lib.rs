@@ -1,0 +1,7 @@
+//! kubectl-gitops: the Git side of a GitOps loop.
+
+pub mod cli;
+pub mod config;
+pub mod diagnostic;
+pub mod manifest;
+pub mod validate;

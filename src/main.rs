@@ -1,0 +1,30 @@
+//! The `kubectl-gitops` binary: parse flags, run the command, map the outcome to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use kubectl_gitops::cli::{self, Cli};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let code = if e.use_stderr() { 2 } else { 0 };
+            if e.print().is_err() {
+                return ExitCode::from(code);
+            }
+            return ExitCode::from(code);
+        }
+    };
+    match cli::run(cli) {
+        Ok(outcome) => ExitCode::from(outcome as u8),
+        Err(err) => {
+            if cli::is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            cli::print_error(&err);
+            ExitCode::from(cli::error_code(&err))
+        }
+    }
+}

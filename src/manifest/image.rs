@@ -1,0 +1,124 @@
+//! Container image references: `[registry[:port]/]repository[:tag][@digest]`.
+
+use std::fmt;
+
+/// A parsed image reference. `name` is everything before the tag and digest (registry and
+/// repository, exactly as written), so `registry:5000/app:1.2` has name `registry:5000/app`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ImageRef {
+    pub name: String,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+}
+
+impl ImageRef {
+    /// Parses a reference. Returns `None` for an empty string or a malformed one (spaces,
+    /// empty name, a digest without an algorithm).
+    pub fn parse(reference: &str) -> Option<ImageRef> {
+        let reference = reference.trim();
+        if reference.is_empty() || reference.contains(char::is_whitespace) {
+            return None;
+        }
+        let (rest, digest) = match reference.split_once('@') {
+            Some((rest, digest)) => {
+                if !digest.contains(':') || digest.ends_with(':') {
+                    return None;
+                }
+                (rest, Some(digest.to_string()))
+            }
+            None => (reference, None),
+        };
+        // A ':' after the last '/' starts the tag; one before it is a registry port.
+        let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+        let (name, tag) = match rest[last_slash..].find(':') {
+            Some(i) => {
+                let at = last_slash + i;
+                (&rest[..at], Some(rest[at + 1..].to_string()))
+            }
+            None => (rest, None),
+        };
+        if name.is_empty() || tag.as_deref() == Some("") {
+            return None;
+        }
+        Some(ImageRef {
+            name: name.to_string(),
+            tag,
+            digest,
+        })
+    }
+
+    /// The tag, with the `latest` Kubernetes implies when there is neither tag nor digest.
+    pub fn effective_tag(&self) -> Option<&str> {
+        match (&self.tag, &self.digest) {
+            (Some(t), _) => Some(t),
+            (None, None) => Some("latest"),
+            (None, Some(_)) => None,
+        }
+    }
+
+    /// The tag or digest that identifies the version (`1.2`, `sha256:...`, `1.2@sha256:...`).
+    pub fn version(&self) -> String {
+        match (&self.tag, &self.digest) {
+            (Some(t), Some(d)) => format!("{t}@{d}"),
+            (Some(t), None) => t.clone(),
+            (None, Some(d)) => d.clone(),
+            (None, None) => "latest".into(),
+        }
+    }
+}
+
+impl fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)?;
+        if let Some(t) = &self.tag {
+            write!(f, ":{t}")?;
+        }
+        if let Some(d) = &self.digest {
+            write!(f, "@{d}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> (String, Option<String>, Option<String>) {
+        let r = ImageRef::parse(s).unwrap();
+        (r.name, r.tag, r.digest)
+    }
+
+    #[test]
+    fn parses_references() {
+        assert_eq!(p("nginx"), ("nginx".into(), None, None));
+        assert_eq!(p("nginx:1.10"), ("nginx".into(), Some("1.10".into()), None));
+        assert_eq!(
+            p("localhost:5000/team/app:v2"),
+            ("localhost:5000/team/app".into(), Some("v2".into()), None)
+        );
+        assert_eq!(
+            p("localhost:5000/app"),
+            ("localhost:5000/app".into(), None, None)
+        );
+        assert_eq!(
+            p("ghcr.io/a/b:1.0@sha256:abc"),
+            (
+                "ghcr.io/a/b".into(),
+                Some("1.0".into()),
+                Some("sha256:abc".into())
+            )
+        );
+        assert_eq!(
+            p("b@sha256:abc"),
+            ("b".into(), None, Some("sha256:abc".into()))
+        );
+        assert!(ImageRef::parse("").is_none());
+        assert!(ImageRef::parse("a b").is_none());
+        assert!(ImageRef::parse("nginx:").is_none());
+        assert_eq!(
+            ImageRef::parse("nginx").unwrap().effective_tag(),
+            Some("latest")
+        );
+    }
+}

@@ -1,0 +1,422 @@
+//! Loading manifests: classify files into apply units, parse them in parallel, render
+//! kustomize and Helm directories, and turn documents into objects.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::object::{Object, Origin};
+use super::render::{self, Renderer};
+use super::tree::{FileEntry, FileSet};
+use super::yaml::{self, Document, Node, Value};
+use crate::diagnostic::{Diagnostic, Severity};
+
+/// What `kubectl apply` (or a controller) applies as one piece.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnitKind {
+    /// The plain manifests of one directory.
+    Directory,
+    /// One `kubectl kustomize` render.
+    Kustomize,
+    /// One `helm template` render.
+    Helm,
+}
+
+#[derive(Clone, Debug)]
+pub struct Unit {
+    /// The directory (display path; empty for the current directory).
+    pub dir: Arc<str>,
+    pub kind: UnitKind,
+}
+
+/// Everything read from a set of inputs.
+#[derive(Debug, Default)]
+pub struct Manifests {
+    pub units: Vec<Unit>,
+    pub objects: Vec<Object>,
+    /// Problems found while reading: unreadable files, YAML errors, render failures.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Files read (manifests and renderer inputs), as displayed.
+    pub paths: Vec<Arc<str>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// Render kustomize and Helm directories (otherwise their files are skipped).
+    pub render: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions { render: true }
+    }
+}
+
+/// Files that are YAML but never Kubernetes objects, whatever they contain.
+const NOT_MANIFESTS: &[&str] = &[
+    ".gitops.yaml",
+    ".gitops.yml",
+    ".pre-commit-config.yaml",
+    ".pre-commit-hooks.yaml",
+    "Chart.yaml",
+    "Chart.lock",
+];
+
+/// Loads every manifest of a file set.
+pub fn load(set: &FileSet, options: &LoadOptions) -> Manifests {
+    let plan = plan(&set.files, options);
+    let contents = set.read_all();
+
+    let parsed: Vec<Parsed> = set
+        .files
+        .par_iter()
+        .zip(contents.into_par_iter())
+        .map(|(entry, bytes)| parse_file(entry, bytes))
+        .collect();
+
+    let mut out = Manifests {
+        diagnostics: set.problems.clone(),
+        paths: set.files.iter().map(|f| f.display.clone()).collect(),
+        ..Manifests::default()
+    };
+    let mut unit_of_dir: BTreeMap<Arc<str>, usize> = BTreeMap::new();
+    let mut sources = SourceIndex::new();
+
+    for (entry, parsed) in set.files.iter().zip(parsed) {
+        if let Some(e) = parsed.error {
+            out.diagnostics.push(e);
+        }
+        let role = plan
+            .roles
+            .get(&*entry.display)
+            .copied()
+            .unwrap_or(Role::Skip);
+        for doc in parsed.documents {
+            let Some(root) = doc.root else { continue };
+            for node in objects_of(root) {
+                if role == Role::RendererInput {
+                    remember_source(&mut sources, &entry.display, &node);
+                    continue;
+                }
+                if role != Role::Manifest {
+                    continue;
+                }
+                let dir: Arc<str> = parent(&entry.display).into();
+                let unit = *unit_of_dir.entry(dir.clone()).or_insert_with(|| {
+                    out.units.push(Unit {
+                        dir,
+                        kind: UnitKind::Directory,
+                    });
+                    out.units.len() - 1
+                });
+                out.objects.push(Object {
+                    file: entry.display.clone(),
+                    doc_index: doc.index,
+                    node,
+                    unit,
+                    origin: Origin::File,
+                });
+            }
+        }
+    }
+
+    let rendered: Vec<(usize, Result<String, String>)> = plan
+        .roots
+        .par_iter()
+        .enumerate()
+        .map(|(i, root)| {
+            let result = set
+                .dir_on_disk(&root.dir)
+                .and_then(|disk| render::render(root.renderer, &disk));
+            (i, result)
+        })
+        .collect();
+    for (i, result) in rendered {
+        let root = &plan.roots[i];
+        let unit = out.units.len();
+        out.units.push(Unit {
+            dir: root.dir.clone(),
+            kind: match root.renderer {
+                Renderer::Kustomize => UnitKind::Kustomize,
+                Renderer::Helm => UnitKind::Helm,
+            },
+        });
+        let output = match result {
+            Ok(output) => output,
+            Err(message) => {
+                let severity = if message.starts_with(render::NOT_INSTALLED)
+                    && root.renderer == Renderer::Helm
+                {
+                    Severity::Warning
+                } else {
+                    Severity::Error
+                };
+                out.diagnostics.push(Diagnostic::file(
+                    severity,
+                    root.input.clone(),
+                    None,
+                    "render",
+                    message,
+                ));
+                continue;
+            }
+        };
+        let stream = yaml::parse_stream(&output);
+        if let Some(e) = stream.error {
+            out.diagnostics.push(Diagnostic::file(
+                Severity::Error,
+                root.input.clone(),
+                None,
+                "render",
+                format!("renderer output is not valid YAML: {e}"),
+            ));
+        }
+        for doc in stream.documents {
+            let Some(node) = doc.root else { continue };
+            for node in objects_of(node) {
+                let source = find_source(&sources, &root.dir, &node);
+                out.objects.push(Object {
+                    file: root.input.clone(),
+                    doc_index: doc.index,
+                    node,
+                    unit,
+                    origin: Origin::Rendered { source },
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Documents of renderer inputs by (kind, name), pointing at (file, line).
+type SourceIndex = HashMap<(String, String), Vec<(Arc<str>, u32)>>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// Loaded as plain manifests of its directory.
+    Manifest,
+    /// Part of a kustomize/Helm directory: read only to point messages at source lines.
+    RendererInput,
+    Skip,
+}
+
+struct RenderRoot {
+    dir: Arc<str>,
+    /// The file that makes it a root (`dir/kustomization.yaml`), used in messages.
+    input: Arc<str>,
+    renderer: Renderer,
+}
+
+struct Plan {
+    roles: HashMap<String, Role>,
+    roots: Vec<RenderRoot>,
+}
+
+/// Decides what each file is: a plain manifest, an input of a kustomize/Helm directory
+/// (rendered as a whole), or not a manifest at all.
+fn plan(files: &[FileEntry], options: &LoadOptions) -> Plan {
+    let mut roots: BTreeMap<String, RenderRoot> = BTreeMap::new();
+    for f in files {
+        let name = file_name(&f.display);
+        let renderer = match name {
+            "kustomization.yaml" | "kustomization.yml" => Renderer::Kustomize,
+            "Chart.yaml" => Renderer::Helm,
+            _ => continue,
+        };
+        let dir = parent(&f.display).to_string();
+        roots.entry(dir.clone()).or_insert(RenderRoot {
+            dir: dir.into(),
+            input: f.display.clone(),
+            renderer,
+        });
+    }
+    let mut roles = HashMap::new();
+    for f in files {
+        let name = file_name(&f.display);
+        let role = if NOT_MANIFESTS.contains(&name)
+            || name.starts_with("kustomization.")
+            || name == "values.yaml"
+        {
+            Role::Skip
+        } else if f.explicit {
+            Role::Manifest
+        } else if owning_root(&roots, &f.display).is_some() {
+            if options.render {
+                Role::RendererInput
+            } else {
+                Role::Skip
+            }
+        } else {
+            Role::Manifest
+        };
+        roles.insert(f.display.to_string(), role);
+    }
+    Plan {
+        roles,
+        roots: if options.render {
+            roots.into_values().collect()
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// The nearest directory at or above the file's that is a kustomize or Helm root.
+fn owning_root<'a>(roots: &'a BTreeMap<String, RenderRoot>, file: &str) -> Option<&'a RenderRoot> {
+    let mut dir = parent(file);
+    loop {
+        if let Some(root) = roots.get(dir) {
+            return Some(root);
+        }
+        if dir.is_empty() {
+            return None;
+        }
+        dir = parent(dir);
+    }
+}
+
+pub fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit_once('/').map_or(path, |(_, name)| name)
+}
+
+struct Parsed {
+    documents: Vec<Document>,
+    error: Option<Diagnostic>,
+}
+
+/// Decodes and parses one file; every failure becomes one diagnostic with the file's path.
+fn parse_file(entry: &FileEntry, bytes: Result<Vec<u8>, String>) -> Parsed {
+    let fail = |line: Option<u32>, column: Option<u32>, rule, message: String| Parsed {
+        documents: Vec::new(),
+        error: Some(Diagnostic {
+            column,
+            ..Diagnostic::file(Severity::Error, entry.display.clone(), line, rule, message)
+        }),
+    };
+    let bytes = match bytes {
+        Ok(b) => b,
+        Err(message) => return fail(None, None, "io", message),
+    };
+    if let Some(at) = memchr_nul(&bytes) {
+        let line = line_at(&bytes, at);
+        return fail(
+            Some(line),
+            None,
+            "yaml",
+            "binary content (NUL byte); not a YAML manifest".into(),
+        );
+    }
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let line = line_at(&bytes, e.valid_up_to());
+            return fail(
+                Some(line),
+                None,
+                "yaml",
+                format!(
+                    "not valid UTF-8 (byte {}); YAML manifests must be UTF-8",
+                    e.valid_up_to()
+                ),
+            );
+        }
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let stream = yaml::parse_stream(text);
+    Parsed {
+        documents: stream.documents,
+        error: stream.error.map(|e| Diagnostic {
+            column: Some(e.pos.col),
+            ..Diagnostic::file(
+                Severity::Error,
+                entry.display.clone(),
+                Some(e.pos.line),
+                "yaml",
+                e.message,
+            )
+        }),
+    }
+}
+
+fn memchr_nul(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|b| *b == 0)
+}
+
+fn line_at(bytes: &[u8], offset: usize) -> u32 {
+    1 + bytes[..offset.min(bytes.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count() as u32
+}
+
+/// The Kubernetes objects in a document: the document itself, or the items of a `List`.
+/// Documents that are not objects at all (no apiVersion, kind, metadata or spec: a values file,
+/// a CI config) yield nothing.
+fn objects_of(root: Node) -> Vec<Node> {
+    let Value::Map(entries) = &root.value else {
+        return Vec::new();
+    };
+    let has = |k: &str| entries.iter().any(|e| e.key == k);
+    let is_list = root
+        .get("kind")
+        .and_then(Node::as_str)
+        .is_some_and(|k| k == "List")
+        && root.get("items").is_some_and(|i| i.as_seq().is_some());
+    if is_list {
+        let Value::Map(entries) = root.value else {
+            unreachable!("checked above")
+        };
+        return entries
+            .into_iter()
+            .find(|e| e.key == "items")
+            .and_then(|e| match e.value.value {
+                Value::Seq(items) => Some(items),
+                _ => None,
+            })
+            .unwrap_or_default();
+    }
+    if has("apiVersion") || has("kind") || has("metadata") {
+        vec![root]
+    } else {
+        Vec::new()
+    }
+}
+
+fn remember_source(sources: &mut SourceIndex, file: &Arc<str>, node: &Node) {
+    let kind = node.get("kind").and_then(Node::as_str);
+    let name = node.path(&["metadata", "name"]).and_then(Node::as_str);
+    if let (Some(kind), Some(name)) = (kind, name) {
+        sources
+            .entry((kind.to_string(), name.to_string()))
+            .or_default()
+            .push((file.clone(), node.start.line));
+    }
+}
+
+/// Finds the document a rendered object most likely came from: same kind, and the same name
+/// or one the renderer decorated (`namePrefix`/`nameSuffix`); files under the root first.
+fn find_source(sources: &SourceIndex, root_dir: &str, node: &Node) -> Option<(Arc<str>, u32)> {
+    let kind = node.get("kind").and_then(Node::as_str)?;
+    let name = node.path(&["metadata", "name"]).and_then(Node::as_str)?;
+    let pick = |candidates: &Vec<(Arc<str>, u32)>| {
+        candidates
+            .iter()
+            .find(|(f, _)| super::tree::under(f, root_dir))
+            .or_else(|| candidates.first())
+            .cloned()
+    };
+    if let Some(c) = sources.get(&(kind.to_string(), name.to_string())) {
+        return pick(c);
+    }
+    sources
+        .iter()
+        .filter(|((k, n), _)| k == kind && !n.is_empty() && name.contains(n.as_str()))
+        .max_by_key(|((_, n), _)| n.len())
+        .and_then(|(_, c)| pick(c))
+}

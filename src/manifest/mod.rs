@@ -1,0 +1,12 @@
+//! Manifests: reading YAML with positions, apply units, object identity, rendering.
+
+pub mod image;
+pub mod load;
+pub mod object;
+pub mod render;
+pub mod tree;
+pub mod yaml;
+
+pub use load::{LoadOptions, Manifests, Unit, UnitKind, load};
+pub use object::{Object, ObjectId, Origin};
+pub use tree::FileSet;

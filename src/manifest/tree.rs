@@ -1,0 +1,319 @@
+//! Where manifest files come from: the working tree, or a commit's tree in git.
+//!
+//! Both give a list of files with repo-relative (or user-given) display paths and their bytes;
+//! renderers need directories on disk, which the git source writes out on demand.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use crate::diagnostic::{Diagnostic, Severity};
+
+/// Files larger than this are reported, not read: no manifest is this big, and reading it
+/// would make memory use unbounded.
+pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// A file found under the inputs.
+#[derive(Clone, Debug)]
+pub struct FileEntry {
+    /// Path used in messages: as the user gave it joined with the relative part, or
+    /// repo-relative for git trees. Always `/`-separated.
+    pub display: Arc<str>,
+    /// Where to read it from.
+    pub location: Location,
+    /// True when the user named this file directly (it is loaded whatever its directory is).
+    pub explicit: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum Location {
+    Disk(PathBuf),
+    /// A blob in the git repository.
+    Blob(git2::Oid),
+}
+
+/// A set of files to load, from one source.
+pub struct FileSet {
+    pub files: Vec<FileEntry>,
+    /// Problems met while listing (symlink loops, unreadable directories).
+    pub problems: Vec<Diagnostic>,
+    source: Source,
+}
+
+enum Source {
+    WorkTree,
+    Git {
+        repo_path: PathBuf,
+        tree: git2::Oid,
+        checkout: OnceLock<Result<tempfile::TempDir, String>>,
+    },
+}
+
+impl FileSet {
+    /// Lists `*.yaml`/`*.yml` under the given paths of the working tree, honouring
+    /// `.gitignore` and skipping hidden directories such as `.git` and `.github`.
+    pub fn from_paths(paths: &[PathBuf]) -> FileSet {
+        let mut files = Vec::new();
+        let mut problems = Vec::new();
+        for input in paths {
+            let shown = display_of(input);
+            match std::fs::metadata(input) {
+                Err(e) => problems.push(Diagnostic::file(
+                    Severity::Error,
+                    shown.into(),
+                    None,
+                    "io",
+                    format!("cannot read: {e}"),
+                )),
+                Ok(meta) if meta.is_file() => files.push(FileEntry {
+                    display: shown.into(),
+                    location: Location::Disk(input.clone()),
+                    explicit: true,
+                }),
+                Ok(_) => walk_dir(input, &mut files, &mut problems),
+            }
+        }
+        FileSet {
+            files,
+            problems,
+            source: Source::WorkTree,
+        }
+    }
+
+    /// Lists the YAML files of a git tree (a commit's tree), optionally only those under
+    /// `prefixes` (repo-relative).
+    pub fn from_git_tree(
+        repo: &git2::Repository,
+        tree: &git2::Tree<'_>,
+        prefixes: &[String],
+    ) -> Result<FileSet, git2::Error> {
+        let mut files = Vec::new();
+        tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+            let Ok(name) = entry.name() else {
+                return git2::TreeWalkResult::Ok;
+            };
+            if entry.kind() == Some(git2::ObjectType::Tree) {
+                return if name.starts_with('.') {
+                    git2::TreeWalkResult::Skip
+                } else {
+                    git2::TreeWalkResult::Ok
+                };
+            }
+            // Regular files only: symlinks and submodules are not manifests in the commit.
+            let regular = matches!(entry.filemode(), 0o100644 | 0o100755);
+            let path = format!("{dir}{name}");
+            if regular
+                && is_yaml_name(name)
+                && (prefixes.is_empty() || prefixes.iter().any(|p| under(&path, p)))
+            {
+                files.push(FileEntry {
+                    display: path.into(),
+                    location: Location::Blob(entry.id()),
+                    explicit: false,
+                });
+            }
+            git2::TreeWalkResult::Ok
+        })?;
+        Ok(FileSet {
+            files,
+            problems: Vec::new(),
+            source: Source::Git {
+                repo_path: repo.path().to_path_buf(),
+                tree: tree.id(),
+                checkout: OnceLock::new(),
+            },
+        })
+    }
+
+    /// Reads one file's bytes, refusing huge files.
+    pub fn read(&self, entry: &FileEntry) -> Result<Vec<u8>, String> {
+        match &entry.location {
+            Location::Disk(path) => {
+                let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+                let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+                if len > MAX_FILE_BYTES {
+                    return Err(too_big(len));
+                }
+                let mut bytes = Vec::with_capacity(len as usize);
+                file.take(MAX_FILE_BYTES + 1)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| format!("cannot read: {e}"))?;
+                if bytes.len() as u64 > MAX_FILE_BYTES {
+                    return Err(too_big(bytes.len() as u64));
+                }
+                Ok(bytes)
+            }
+            Location::Blob(oid) => {
+                let Source::Git { repo_path, .. } = &self.source else {
+                    return Err("blob outside a git source".into());
+                };
+                let repo =
+                    git2::Repository::open(repo_path).map_err(|e| e.message().to_string())?;
+                let blob = repo.find_blob(*oid).map_err(|e| e.message().to_string())?;
+                if blob.size() as u64 > MAX_FILE_BYTES {
+                    return Err(too_big(blob.size() as u64));
+                }
+                Ok(blob.content().to_vec())
+            }
+        }
+    }
+
+    /// Reads every file, in order. Git blobs are read through one repository handle.
+    pub fn read_all(&self) -> Vec<Result<Vec<u8>, String>> {
+        match &self.source {
+            Source::WorkTree => self.files.iter().map(|f| self.read(f)).collect(),
+            Source::Git { repo_path, .. } => {
+                let repo = match git2::Repository::open(repo_path) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        return self
+                            .files
+                            .iter()
+                            .map(|_| Err(e.message().to_string()))
+                            .collect();
+                    }
+                };
+                let odb = repo.odb();
+                self.files
+                    .iter()
+                    .map(|f| match (&f.location, &odb) {
+                        (Location::Blob(oid), Ok(odb)) => {
+                            let obj = odb.read(*oid).map_err(|e| e.message().to_string())?;
+                            if obj.len() as u64 > MAX_FILE_BYTES {
+                                return Err(too_big(obj.len() as u64));
+                            }
+                            Ok(obj.data().to_vec())
+                        }
+                        _ => self.read(f),
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// The directory on disk holding `dir` (a display path), for renderers. A git source
+    /// writes its tree to a temporary directory the first time this is asked.
+    pub fn dir_on_disk(&self, dir: &str) -> Result<PathBuf, String> {
+        match &self.source {
+            Source::WorkTree => Ok(PathBuf::from(if dir.is_empty() { "." } else { dir })),
+            Source::Git {
+                repo_path,
+                tree,
+                checkout,
+            } => {
+                let root = checkout.get_or_init(|| export_tree(repo_path, *tree));
+                match root {
+                    Ok(tmp) => Ok(tmp.path().join(dir)),
+                    Err(e) => Err(e.clone()),
+                }
+            }
+        }
+    }
+}
+
+fn too_big(len: u64) -> String {
+    format!(
+        "file is {} MiB, over the {} MiB limit for a manifest; not read",
+        len / (1024 * 1024),
+        MAX_FILE_BYTES / (1024 * 1024)
+    )
+}
+
+fn export_tree(repo_path: &Path, tree: git2::Oid) -> Result<tempfile::TempDir, String> {
+    let tmp = tempfile::Builder::new()
+        .prefix("kubectl-gitops-tree-")
+        .tempdir()
+        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    let repo = git2::Repository::open(repo_path).map_err(|e| e.message().to_string())?;
+    let tree = repo.find_tree(tree).map_err(|e| e.message().to_string())?;
+    let mut opts = git2::build::CheckoutBuilder::new();
+    opts.target_dir(tmp.path()).force().update_index(false);
+    repo.checkout_tree(tree.as_object(), Some(&mut opts))
+        .map_err(|e| {
+            format!(
+                "cannot write the commit's files out for rendering: {}",
+                e.message()
+            )
+        })?;
+    Ok(tmp)
+}
+
+/// True when `path` is `prefix` or inside it (both repo-relative, `/`-separated).
+pub fn under(path: &str, prefix: &str) -> bool {
+    let prefix = prefix.trim_end_matches('/');
+    prefix.is_empty()
+        || prefix == "."
+        || path == prefix
+        || path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+pub fn is_yaml_name(name: &str) -> bool {
+    name.ends_with(".yaml") || name.ends_with(".yml")
+}
+
+fn display_of(path: &Path) -> String {
+    let s = path.to_string_lossy().replace('\\', "/");
+    let s = s.strip_prefix("./").unwrap_or(&s).to_string();
+    if s.len() > 1 {
+        s.trim_end_matches('/').to_string()
+    } else {
+        s
+    }
+}
+
+fn walk_dir(root: &Path, files: &mut Vec<FileEntry>, problems: &mut Vec<Diagnostic>) {
+    let walker = ignore::WalkBuilder::new(root)
+        .follow_links(true)
+        .hidden(true)
+        .require_git(false)
+        .git_global(false)
+        .sort_by_file_name(|a, b| a.cmp(b))
+        .build();
+    for entry in walker {
+        match entry {
+            Ok(entry) => {
+                let is_file = entry.file_type().is_some_and(|t| t.is_file());
+                let name = entry.file_name().to_string_lossy();
+                if is_file && is_yaml_name(&name) {
+                    files.push(FileEntry {
+                        display: display_of(entry.path()).into(),
+                        location: Location::Disk(entry.path().to_path_buf()),
+                        explicit: false,
+                    });
+                }
+            }
+            Err(err) => {
+                let (path, message) = describe_walk_error(&err);
+                problems.push(Diagnostic::file(
+                    Severity::Error,
+                    path.unwrap_or_else(|| display_of(root)).into(),
+                    None,
+                    "io",
+                    message,
+                ));
+            }
+        }
+    }
+}
+
+fn describe_walk_error(err: &ignore::Error) -> (Option<String>, String) {
+    match err {
+        ignore::Error::WithPath { path, err } => {
+            (Some(display_of(path)), describe_walk_error(err).1)
+        }
+        ignore::Error::Loop { child, ancestor } => (
+            Some(display_of(child)),
+            format!(
+                "symbolic link loop (points back to {}); not followed",
+                display_of(ancestor)
+            ),
+        ),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            describe_walk_error(err)
+        }
+        ignore::Error::Io(e) => (None, format!("cannot read: {e}")),
+        other => (None, other.to_string()),
+    }
+}

@@ -1,0 +1,405 @@
+//! Offline validation of manifests: YAML, schemas (built-in kinds and CRDs from the same
+//! repository), semantic rules the API server enforces, duplicates, and policies.
+
+pub mod builtin;
+pub mod crd;
+pub mod report;
+pub mod rules;
+pub mod schema;
+
+use rayon::prelude::*;
+use std::collections::HashMap;
+
+use crate::config::{Level, ValidationConfig};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::manifest::object::split_api_version;
+use crate::manifest::yaml::{Node, Value};
+use crate::manifest::{Manifests, Object};
+use builtin::builtins;
+use crd::CrdIndex;
+use schema::Violation;
+
+/// What a validation run found.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Report {
+    /// Files read, as displayed.
+    pub files: Vec<std::sync::Arc<str>>,
+    pub objects: usize,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Report {
+    pub fn errors(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count()
+    }
+}
+
+/// API groups Kubernetes removed; an object in them is an error, not a missing CRD.
+const REMOVED_GROUPS: &[&str] = &["extensions"];
+
+/// Validates loaded manifests.
+pub fn validate(manifests: &Manifests, config: &ValidationConfig) -> Report {
+    let crds = CrdIndex::from_objects(&manifests.objects);
+    let mut diagnostics = manifests.diagnostics.clone();
+    let per_object: Vec<Vec<Diagnostic>> = manifests
+        .objects
+        .par_iter()
+        .map(|obj| check_object(obj, &crds, config))
+        .collect();
+    diagnostics.extend(per_object.into_iter().flatten());
+    diagnostics.extend(duplicates(manifests, &crds));
+    diagnostics.sort_by_key(Diagnostic::sort_key);
+    diagnostics.dedup();
+    Report {
+        files: manifests.paths.clone(),
+        objects: manifests.objects.len(),
+        diagnostics,
+    }
+}
+
+/// All findings for one object.
+pub fn check_object(obj: &Object, crds: &CrdIndex, config: &ValidationConfig) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let label = obj.label();
+    let emit = |out: &mut Vec<Diagnostic>,
+                severity,
+                at: &Node,
+                line: Option<u32>,
+                column: Option<u32>,
+                field: String,
+                rule,
+                message: String| {
+        let (file, default_line) = obj.locate(at);
+        let rendered = !matches!(obj.origin, crate::manifest::Origin::File);
+        out.push(Diagnostic {
+            severity,
+            file,
+            line: if rendered {
+                default_line
+            } else {
+                line.or(default_line)
+            },
+            column: if rendered { None } else { column },
+            object: Some(label.clone()),
+            field: (!field.is_empty()).then_some(field),
+            rule,
+            message,
+        });
+    };
+    let node = &obj.node;
+    if node.as_map().is_none() {
+        emit(
+            &mut out,
+            Severity::Error,
+            node,
+            None,
+            None,
+            String::new(),
+            "schema",
+            "a Kubernetes object must be a mapping".into(),
+        );
+        return out;
+    }
+    let api_version = node.get("apiVersion");
+    let kind_node = node.get("kind");
+    let (Some(api_version), Some(kind)) = (
+        api_version.and_then(Node::as_str),
+        kind_node.and_then(Node::as_str),
+    ) else {
+        let missing: Vec<&str> = [("apiVersion", api_version), ("kind", kind_node)]
+            .iter()
+            .filter(|(_, n)| n.and_then(Node::as_str).is_none())
+            .map(|(k, _)| *k)
+            .collect();
+        emit(
+            &mut out,
+            Severity::Error,
+            node,
+            None,
+            None,
+            String::new(),
+            "schema",
+            format!("missing or non-string {}", missing.join(" and ")),
+        );
+        return out;
+    };
+    if config.skip_kinds.iter().any(|k| k == kind) {
+        return out;
+    }
+    let (group, version) = split_api_version(api_version);
+    let builtins = builtins();
+    // SOPS-encrypted files carry a `sops:` block and ciphertext values.
+    let sops = node.get("sops").is_some_and(|s| s.as_map().is_some());
+    let checked_node;
+    let target = if sops {
+        checked_node = without_key(node, "sops");
+        &checked_node
+    } else {
+        node
+    };
+    let mut violations: Vec<Violation> = Vec::new();
+    let mut path = String::new();
+    let builtin = builtins.kind(api_version, kind);
+    if let Some(k) = builtin {
+        schema::check(
+            &builtins.schemas,
+            k.schema,
+            target,
+            &mut path,
+            &mut violations,
+        );
+    } else if let Some(crd) = crds.get(group, kind) {
+        match crd.versions.get(version) {
+            None => {
+                let mut known: Vec<&str> = crd.versions.keys().map(String::as_str).collect();
+                known.sort();
+                emit(
+                    &mut out,
+                    Severity::Error,
+                    api_version_node(node),
+                    None,
+                    None,
+                    "apiVersion".into(),
+                    "schema",
+                    format!(
+                        "the CRD for {kind}.{group} in this repository has no version {version:?} (it has {})",
+                        known.join(", ")
+                    ),
+                );
+            }
+            Some(schema_id) => {
+                check_custom(target, *schema_id, crds, &mut violations);
+            }
+        }
+    } else if builtins.is_builtin_group(group) || REMOVED_GROUPS.contains(&group) {
+        let hint = match builtins.versions_of(kind).as_slice() {
+            [] => String::new(),
+            versions => format!("; {kind} is served as {}", versions.join(", ")),
+        };
+        emit(
+            &mut out,
+            Severity::Error,
+            api_version_node(node),
+            None,
+            None,
+            "apiVersion".into(),
+            "schema",
+            format!(
+                "Kubernetes {} has no kind {kind} in {api_version}{hint}",
+                builtin::KUBERNETES_VERSION
+            ),
+        );
+        return out;
+    } else {
+        let severity = if config.strict_crds {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        emit(
+            &mut out,
+            severity,
+            kind_node.unwrap_or(node),
+            None,
+            None,
+            String::new(),
+            "crd-missing",
+            format!(
+                "no CRD for {kind} ({api_version}) in these manifests; its fields were not checked"
+            ),
+        );
+        // Metadata is standard whatever the kind.
+        if let Some(meta) = node.get("metadata") {
+            let mut path = String::from("metadata");
+            schema::check(
+                &builtins.schemas,
+                builtins.object_meta,
+                meta,
+                &mut path,
+                &mut violations,
+            );
+        }
+    }
+    for v in violations {
+        emit(
+            &mut out,
+            Severity::Error,
+            node,
+            Some(v.line),
+            Some(v.column),
+            v.path,
+            "schema",
+            v.message,
+        );
+    }
+
+    let mut findings = Vec::new();
+    rules::check_metadata(node, kind, builtin.is_some(), &mut findings);
+    if builtin.is_some() {
+        rules::check_selector(node, kind, &mut findings);
+        if kind == "Secret" && !sops {
+            rules::check_secret_data(node, &mut findings);
+        }
+        rules::check_policies(node, kind, &config.policies, &mut findings);
+    }
+    for f in findings {
+        let severity = match f.level {
+            None | Some(Level::Error) => Severity::Error,
+            Some(Level::Warning) => Severity::Warning,
+            Some(Level::Off) => continue,
+        };
+        emit(
+            &mut out,
+            severity,
+            node,
+            Some(f.node_line),
+            Some(f.column),
+            f.field,
+            f.rule,
+            f.message,
+        );
+    }
+    out
+}
+
+fn api_version_node(node: &Node) -> &Node {
+    node.get("apiVersion").unwrap_or(node)
+}
+
+/// Checks a custom resource: metadata against ObjectMeta, the rest against the CRD's schema.
+fn check_custom(
+    node: &Node,
+    schema_id: Option<schema::SchemaId>,
+    crds: &CrdIndex,
+    out: &mut Vec<Violation>,
+) {
+    let builtins = builtins();
+    let Some(entries) = node.as_map() else { return };
+    for e in entries {
+        let mut path = e.key.clone();
+        match e.key.as_str() {
+            "apiVersion" | "kind" => {}
+            "metadata" => schema::check(
+                &builtins.schemas,
+                builtins.object_meta,
+                &e.value,
+                &mut path,
+                out,
+            ),
+            _ => {
+                let Some(root) = schema_id else { continue };
+                let root_schema = crds.schemas.get(root);
+                match root_schema.properties.get(&e.key) {
+                    Some(sub) => schema::check(&crds.schemas, *sub, &e.value, &mut path, out),
+                    None if root_schema.extra == schema::Extra::Forbid => out.push(Violation {
+                        path,
+                        line: e.key_pos.line,
+                        column: e.key_pos.col,
+                        message: format!("unknown field {:?} (not in the CRD's schema)", e.key),
+                    }),
+                    None => {}
+                }
+            }
+        }
+    }
+    if let Some(root) = schema_id {
+        for req in &crds.schemas.get(root).required {
+            if node.get(req).is_none_or(Node::is_null) {
+                out.push(Violation {
+                    path: String::new(),
+                    line: node.start.line,
+                    column: node.start.col,
+                    message: format!("missing required field {req:?}"),
+                });
+            }
+        }
+    }
+}
+
+fn without_key(node: &Node, key: &str) -> Node {
+    let mut copy = node.clone();
+    if let Value::Map(entries) = &mut copy.value {
+        entries.retain(|e| e.key != key);
+    }
+    copy
+}
+
+/// The same object twice in one apply unit. An omitted namespace counts as `default`.
+fn duplicates(manifests: &Manifests, crds: &CrdIndex) -> Vec<Diagnostic> {
+    let builtins = builtins();
+    let mut seen: HashMap<(usize, String, String, String, String), &Object> = HashMap::new();
+    let mut out = Vec::new();
+    for obj in &manifests.objects {
+        let (Some(api_version), Some(kind), Some(name)) =
+            (obj.api_version(), obj.kind(), obj.name())
+        else {
+            continue;
+        };
+        let (group, _) = split_api_version(api_version);
+        let namespaced = builtins
+            .kind(api_version, kind)
+            .map(|k| k.namespaced)
+            .or_else(|| crds.get(group, kind).map(|c| c.namespaced))
+            .unwrap_or(true);
+        let namespace = if namespaced {
+            obj.namespace().unwrap_or("default").to_string()
+        } else {
+            String::new()
+        };
+        let key = (
+            obj.unit,
+            group.to_string(),
+            kind.to_string(),
+            namespace,
+            name.to_string(),
+        );
+        match seen.get(&key) {
+            None => {
+                seen.insert(key, obj);
+            }
+            Some(first) => {
+                let (first_file, first_line) = first.locate(&first.node);
+                let (file, line) = obj.locate(&obj.node);
+                let at = match first_line {
+                    Some(l) => format!("{first_file}:{l}"),
+                    None => first_file.to_string(),
+                };
+                out.push(Diagnostic {
+                    severity: Severity::Error,
+                    file,
+                    line,
+                    column: None,
+                    object: Some(obj.label()),
+                    field: None,
+                    rule: "duplicate",
+                    message: format!(
+                        "{} is defined twice in the same apply unit ({}); first at {at}",
+                        obj.label(),
+                        unit_name(manifests, obj.unit)
+                    ),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn unit_name(manifests: &Manifests, unit: usize) -> String {
+    let u = &manifests.units[unit];
+    let dir: &str = if u.dir.is_empty() { "." } else { &u.dir };
+    match u.kind {
+        crate::manifest::UnitKind::Directory => format!("directory {dir}"),
+        crate::manifest::UnitKind::Kustomize => format!("kustomization {dir}"),
+        crate::manifest::UnitKind::Helm => format!("chart {dir}"),
+    }
+}

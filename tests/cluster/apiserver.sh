@@ -1,0 +1,488 @@
+#!/usr/bin/env bash
+# Local Kubernetes API server (etcd + kube-apiserver, no kubelet, no
+# controller-manager) on 127.0.0.1 for the kubectl-gitops test suite.
+#
+#   tests/cluster/apiserver.sh build   # build kube-apiserver once into the cache
+#   tests/cluster/apiserver.sh up      # start etcd + apiserver, print `export KUBECONFIG=...`
+#   tests/cluster/apiserver.sh env     # print the export line if the cluster is up, else fail
+#   tests/cluster/apiserver.sh status  # say whether it is up (exit 0) or not (exit 1)
+#   tests/cluster/apiserver.sh down    # stop both, delete the state dir (keeps the binary)
+#
+# Use it as:   eval "$(tests/cluster/apiserver.sh up)"
+#
+# Environment:
+#   KGO_CACHE            cache dir (default $HOME/.cache/kubectl-gitops); binary goes to $KGO_CACHE/kube-apiserver
+#   KGO_STATE            state dir (default $KGO_CACHE/cluster): certs, tokens, kubeconfig, etcd data, logs, pids
+#   KGO_APISERVER_PORT   first port tried for the apiserver   (default 16443)
+#   KGO_ETCD_PORT        first port tried for etcd clients    (default 12379; peer port is +1)
+#   KGO_KEEP_SRC=1       keep the extracted kubernetes source tree after a build
+#
+# Progress goes to stderr; only the export line goes to stdout.
+set -euo pipefail
+
+CACHE="${KGO_CACHE:-$HOME/.cache/kubectl-gitops}"
+STATE="${KGO_STATE:-$CACHE/cluster}"
+BIN="$CACHE/kube-apiserver"
+WORK="$CACHE/build"
+MARKER="$STATE/.kubectl-gitops-cluster"
+
+log() { printf '[apiserver.sh] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else die "need root (or sudo) for: $*"
+  fi
+}
+
+# Serialise build/up/down across concurrent callers (e.g. parallel test binaries).
+with_lock() {
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/.lock"
+  flock 9
+}
+
+# ---------------------------------------------------------------- build ----
+
+# Add a deb-src twin of every enabled Debian entry for this release, derived
+# from the existing deb entries (no host names hard-coded here).
+ensure_deb_src() {
+  local codename out_sources out_list
+  codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-}")"
+  [ -n "$codename" ] || die "cannot read VERSION_CODENAME from /etc/os-release"
+  out_sources=/etc/apt/sources.list.d/kubectl-gitops-deb-src.sources
+  out_list=/etc/apt/sources.list.d/kubectl-gitops-deb-src.list
+  if [ -e "$out_sources" ] || [ -e "$out_list" ]; then
+    log "deb-src entries already added ($out_sources / $out_list)"
+    return 0
+  fi
+  local tmp_sources tmp_list f
+  tmp_sources="$(mktemp)"; tmp_list="$(mktemp)"
+  # deb822 files: copy each stanza whose Types has "deb" (and not yet deb-src)
+  # and whose Suites mention the release codename.
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -e "$f" ] || continue
+    awk -v cn="$codename" '
+      function flush() {
+        if (stanza != "" && isdeb && !hassrc && suiteok) {
+          out = out stanza "\n"
+        }
+        stanza = ""; isdeb = 0; hassrc = 0; suiteok = 0
+      }
+      /^[[:space:]]*$/ { flush(); next }
+      /^[[:space:]]*#/ { next }
+      /^[Tt]ypes:/ {
+        if ($0 ~ /(^|[[:space:]:])deb([[:space:]]|$)/) isdeb = 1
+        if ($0 ~ /deb-src/) hassrc = 1
+        stanza = stanza "Types: deb-src\n"; next
+      }
+      /^[Ss]uites:/ {
+        n = split($0, w, /[[:space:]]+/)
+        for (i = 2; i <= n; i++) if (w[i] == cn || index(w[i], cn "-") == 1) suiteok = 1
+      }
+      /^[Ee]nabled:[[:space:]]*no/ { isdeb = 0 }
+      { stanza = stanza $0 "\n" }
+      END { flush(); printf "%s", out }
+    ' "$f" >>"$tmp_sources"
+  done
+  # one-line format files: "deb [opts] URI suite comps" -> "deb-src ..."
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -e "$f" ] || continue
+    awk -v cn="$codename" '
+      $1 == "deb" {
+        ok = 0
+        for (i = 2; i <= NF; i++) if ($i == cn || index($i, cn "-") == 1) ok = 1
+        if (ok) { sub(/^deb/, "deb-src"); print }
+      }' "$f" >>"$tmp_list"
+  done
+  if [ -s "$tmp_sources" ]; then
+    as_root install -m 0644 "$tmp_sources" "$out_sources"
+    log "added deb-src stanzas to $out_sources:"; sed 's/^/    /' "$out_sources" >&2
+  fi
+  if [ -s "$tmp_list" ]; then
+    as_root install -m 0644 "$tmp_list" "$out_list"
+    log "added deb-src lines to $out_list:"; sed 's/^/    /' "$out_list" >&2
+  fi
+  rm -f "$tmp_sources" "$tmp_list"
+  [ -e "$out_sources" ] || [ -e "$out_list" ] || die "found no Debian '$codename' apt entry to derive a deb-src entry from"
+}
+
+BUILD_PKGS=(dpkg-dev golang-go rsync etcd-server golang-github-modern-go-reflect2-dev
+            golang-github-json-iterator-go-dev openssl curl ca-certificates)
+
+ensure_build_deps() {
+  ensure_deb_src
+  log "apt-get update"
+  as_root apt-get update -qq >&2
+  log "apt-get install ${BUILD_PKGS[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${BUILD_PKGS[@]}" >&2
+}
+
+# Runtime deps only (etcd, openssl, curl); used by `up` when the binary is cached.
+ensure_runtime_deps() {
+  local missing=()
+  command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)
+  command -v kubectl >/dev/null 2>&1 || die "kubectl not found on PATH"
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing ${missing[*]}"
+    as_root apt-get update -qq >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  fi
+}
+
+cmd_build() {
+  if [ -x "$BIN" ] && "$BIN" --version >/dev/null 2>&1; then
+    log "kube-apiserver already built: $BIN ($("$BIN" --version 2>&1))"
+    return 0
+  fi
+  local t0=$SECONDS
+  ensure_build_deps
+  mkdir -p "$WORK"
+  local src
+  src="$(find "$WORK" -mindepth 1 -maxdepth 1 -type d -name 'kubernetes-*' | head -n1)"
+  if [ -z "$src" ]; then
+    log "apt-get source kubernetes (into $WORK)"
+    (cd "$WORK" && apt-get source -qq kubernetes >&2)
+    src="$(find "$WORK" -mindepth 1 -maxdepth 1 -type d -name 'kubernetes-*' | head -n1)"
+    [ -n "$src" ] || die "apt-get source kubernetes produced no kubernetes-* directory"
+  else
+    log "reusing source tree $src"
+  fi
+
+  # Go 1.19 + the reflect2/json-iterator vendored in 1.20.2 => panic on every
+  # POST. Swap in Debian's (Go-1.19-compatible) copies.
+  local gocode=/usr/share/gocode/src pkg
+  for pkg in github.com/modern-go/reflect2 github.com/json-iterator/go; do
+    [ -d "$gocode/$pkg" ] || die "missing $gocode/$pkg (Debian -dev package not installed?)"
+    log "replacing vendor/$pkg with $gocode/$pkg"
+    rm -rf "${src:?}/vendor/$pkg"
+    mkdir -p "$src/vendor/$pkg"
+    cp -a "$gocode/$pkg/." "$src/vendor/$pkg/"
+    # Only the Go package sources are wanted; drop nested test data / tools.
+    find "$src/vendor/$pkg" -name '*_test.go' -delete
+  done
+
+  local buildlog="$CACHE/build.log"
+  log "make WHAT=cmd/kube-apiserver (takes ~8-10 min on 2 cores; log: $buildlog)"
+  if ! (cd "$src" && env GOFLAGS=-mod=vendor GOTOOLCHAIN=local \
+          KUBE_VERBOSE=1 make WHAT=cmd/kube-apiserver) >"$buildlog" 2>&1; then
+    tail -n 40 "$buildlog" >&2
+    die "build failed, see $buildlog"
+  fi
+  local out
+  out="$(find "$src/_output" -type f -name kube-apiserver -perm -u+x | head -n1)"
+  [ -n "$out" ] || die "build finished but no kube-apiserver under $src/_output"
+  install -m 0755 "$out" "$BIN.tmp"
+  mv -f "$BIN.tmp" "$BIN"
+  if [ "${KGO_KEEP_SRC:-0}" != 1 ]; then
+    log "removing source tree $src (set KGO_KEEP_SRC=1 to keep it)"
+    rm -rf "$src"
+  fi
+  log "built $BIN ($("$BIN" --version 2>&1)) in $((SECONDS - t0)) s"
+}
+
+# ------------------------------------------------------------------- up ----
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pick_port() {  # first free port at $1, $1+step, ...
+  local p=$1 step=${2:-10} i
+  for i in $(seq 1 100); do
+    if ! port_in_use "$p" && ! port_in_use $((p + 1)); then echo "$p"; return 0; fi
+    p=$((p + step))
+  done
+  die "no free port found near $1"
+}
+
+pid_alive() {  # pidfile, expected command substring
+  local pidf=$1 want=$2 pid
+  [ -f "$pidf" ] || return 1
+  pid="$(cat "$pidf")"
+  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$want"
+}
+
+load_ports() {
+  [ -f "$STATE/ports.env" ] || return 1
+  # shellcheck disable=SC1091
+  . "$STATE/ports.env"
+}
+
+api_healthy() {
+  load_ports || return 1
+  [ -f "$STATE/ca.crt" ] || return 1
+  pid_alive "$STATE/etcd.pid" etcd && pid_alive "$STATE/kube-apiserver.pid" kube-apiserver || return 1
+  curl -fsS --max-time 3 --cacert "$STATE/ca.crt" "https://127.0.0.1:$APISERVER_PORT/readyz" >/dev/null 2>&1
+}
+
+export_line() { printf 'export KUBECONFIG=%q\n' "$STATE/kubeconfig"; }
+
+stop_pid() {  # pidfile, expected command substring
+  local pidf=$1 want=$2 pid i
+  if pid_alive "$pidf" "$want"; then
+    pid="$(cat "$pidf")"
+    log "stopping $want (pid $pid)"
+    kill "$pid" 2>/dev/null || true
+    for i in $(seq 1 50); do
+      [ -d "/proc/$pid" ] || break
+      sleep 0.2
+    done
+    if [ -d "/proc/$pid" ]; then kill -9 "$pid" 2>/dev/null || true; sleep 0.2; fi
+  fi
+  rm -f "$pidf"
+}
+
+make_pki() {
+  local d="$STATE"
+  [ -f "$d/ca.crt" ] && [ -f "$d/apiserver.crt" ] && [ -f "$d/sa.key" ] && [ -f "$d/tokens.csv" ] && return 0
+  log "creating throwaway CA, serving cert, service-account keys and tokens in $d"
+  (
+    umask 077
+    cd "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -keyout ca.key -out ca.crt \
+      -subj "/CN=kubectl-gitops-test-ca" 2>/dev/null
+    cat >apiserver.cnf <<'EOF'
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = kube-apiserver
+[ext]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:10.0.0.1
+EOF
+    openssl req -new -newkey rsa:2048 -nodes -keyout apiserver.key -out apiserver.csr \
+      -config apiserver.cnf 2>/dev/null
+    openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile apiserver.cnf -extensions ext -out apiserver.crt 2>/dev/null
+    openssl genrsa -out sa.key 2048 2>/dev/null
+    openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+    openssl rand -hex 24 >admin.token
+    openssl rand -hex 24 >readonly.token
+    # token,user,uid,"group1,group2"
+    printf '%s,admin,kgo-admin,"system:masters"\n%s,readonly,kgo-readonly\n' \
+      "$(cat admin.token)" "$(cat readonly.token)" >tokens.csv
+  )
+}
+
+write_kubeconfig() {
+  local ca
+  ca="$(base64 -w0 <"$STATE/ca.crt")"
+  (
+    umask 077
+    cat >"$STATE/kubeconfig.tmp" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster:
+    server: https://127.0.0.1:$APISERVER_PORT
+    certificate-authority-data: $ca
+users:
+- name: local-admin
+  user:
+    token: $(cat "$STATE/admin.token")
+- name: local-readonly
+  user:
+    token: $(cat "$STATE/readonly.token")
+contexts:
+- name: local-admin
+  context:
+    cluster: local
+    user: local-admin
+    namespace: default
+- name: local-readonly
+  context:
+    cluster: local
+    user: local-readonly
+    namespace: default
+current-context: local-admin
+EOF
+    mv -f "$STATE/kubeconfig.tmp" "$STATE/kubeconfig"
+  )
+}
+
+start_etcd() {
+  pid_alive "$STATE/etcd.pid" etcd && return 0
+  local extra=()
+  if etcd --help 2>&1 | grep -q -- '--unsafe-no-fsync'; then extra+=(--unsafe-no-fsync); fi
+  log "starting etcd on 127.0.0.1:$ETCD_PORT (log: $STATE/etcd.log)"
+  setsid etcd \
+    --name kgo \
+    --data-dir "$STATE/etcd-data" \
+    --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
+    --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+    --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster "kgo=http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster-state new \
+    --quota-backend-bytes 2147483648 \
+    "${extra[@]}" \
+    </dev/null >>"$STATE/etcd.log" 2>&1 &
+  echo $! >"$STATE/etcd.pid"
+  local i
+  for i in $(seq 1 100); do
+    if curl -fsS --max-time 2 "http://127.0.0.1:$ETCD_PORT/health" 2>/dev/null | grep -q '"health":"true"'; then
+      return 0
+    fi
+    pid_alive "$STATE/etcd.pid" etcd || { tail -n 30 "$STATE/etcd.log" >&2; die "etcd exited"; }
+    sleep 0.2
+  done
+  tail -n 30 "$STATE/etcd.log" >&2
+  die "etcd did not become healthy in 20 s"
+}
+
+# Admission plugins that need controllers we do not run (no
+# kube-controller-manager: nothing creates default ServiceAccounts, so the
+# ServiceAccount plugin would reject Pods; the others are irrelevant without
+# nodes / storage and only add noise).
+DISABLED_ADMISSION="ServiceAccount,DefaultStorageClass,StorageObjectInUseProtection,PersistentVolumeClaimResize,DefaultTolerationSeconds,TaintNodesByCondition"
+
+start_apiserver() {
+  pid_alive "$STATE/kube-apiserver.pid" kube-apiserver && return 0
+  log "starting kube-apiserver on https://127.0.0.1:$APISERVER_PORT (log: $STATE/kube-apiserver.log)"
+  setsid "$BIN" \
+    --bind-address=127.0.0.1 \
+    --advertise-address=127.0.0.1 \
+    --secure-port="$APISERVER_PORT" \
+    --insecure-port=0 \
+    --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+    --cert-dir="$STATE/apiserver-certs" \
+    --tls-cert-file="$STATE/apiserver.crt" \
+    --tls-private-key-file="$STATE/apiserver.key" \
+    --client-ca-file="$STATE/ca.crt" \
+    --token-auth-file="$STATE/tokens.csv" \
+    --authorization-mode=RBAC \
+    --anonymous-auth=true \
+    --service-account-key-file="$STATE/sa.pub" \
+    --service-account-signing-key-file="$STATE/sa.key" \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --api-audiences=https://kubernetes.default.svc.cluster.local \
+    --service-cluster-ip-range=10.0.0.0/24 \
+    --disable-admission-plugins="$DISABLED_ADMISSION" \
+    --allow-privileged=true \
+    --profiling=false \
+    --logtostderr=true \
+    --v=1 \
+    </dev/null >>"$STATE/kube-apiserver.log" 2>&1 &
+  echo $! >"$STATE/kube-apiserver.pid"
+}
+
+wait_ready() {
+  local deadline=$((SECONDS + ${KGO_READY_TIMEOUT:-60}))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    if curl -fsS --max-time 3 --cacert "$STATE/ca.crt" "https://127.0.0.1:$APISERVER_PORT/readyz" >/dev/null 2>&1; then
+      return 0
+    fi
+    if ! pid_alive "$STATE/kube-apiserver.pid" kube-apiserver; then
+      tail -n 40 "$STATE/kube-apiserver.log" >&2
+      die "kube-apiserver exited"
+    fi
+    sleep 0.5
+  done
+  tail -n 40 "$STATE/kube-apiserver.log" >&2
+  curl -sS --max-time 3 --cacert "$STATE/ca.crt" "https://127.0.0.1:$APISERVER_PORT/readyz?verbose" >&2 || true
+  die "kube-apiserver not ready after ${KGO_READY_TIMEOUT:-60} s"
+}
+
+apply_rbac() {
+  log "granting user 'readonly' get/list/watch on everything"
+  KUBECONFIG="$STATE/kubeconfig" kubectl --context local-admin apply -f - >&2 <<'EOF'
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: kgo-readonly
+rules:
+- apiGroups: ["*"]
+  resources: ["*"]
+  verbs: ["get", "list", "watch"]
+- nonResourceURLs: ["*"]
+  verbs: ["get"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: kgo-readonly
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: kgo-readonly
+subjects:
+- apiGroup: rbac.authorization.k8s.io
+  kind: User
+  name: readonly
+EOF
+}
+
+cmd_up() {
+  with_lock
+  if api_healthy; then
+    log "already up: https://127.0.0.1:$APISERVER_PORT"
+    export_line
+    return 0
+  fi
+  local t0=$SECONDS
+  [ -x "$BIN" ] || cmd_build
+  ensure_runtime_deps
+  mkdir -p "$STATE"
+  chmod 700 "$STATE"
+  touch "$MARKER"
+  if ! load_ports; then
+    local ap ep
+    ap="$(pick_port "${KGO_APISERVER_PORT:-16443}")"
+    ep="$(pick_port "${KGO_ETCD_PORT:-12379}")"
+    printf 'APISERVER_PORT=%s\nETCD_PORT=%s\nETCD_PEER_PORT=%s\n' "$ap" "$ep" $((ep + 1)) >"$STATE/ports.env"
+    load_ports
+  fi
+  # Half-up (one process died)? Restart the apiserver; keep etcd data.
+  stop_pid "$STATE/kube-apiserver.pid" kube-apiserver
+  make_pki
+  start_etcd
+  start_apiserver
+  wait_ready
+  write_kubeconfig
+  apply_rbac
+  log "up in $((SECONDS - t0)) s: https://127.0.0.1:$APISERVER_PORT, contexts local-admin (current) and local-readonly"
+  export_line
+}
+
+cmd_env() {
+  if api_healthy; then export_line; else die "cluster is not up (run: $0 up)"; fi
+}
+
+cmd_status() {
+  if api_healthy; then
+    log "up: https://127.0.0.1:$APISERVER_PORT (etcd 127.0.0.1:$ETCD_PORT), KUBECONFIG=$STATE/kubeconfig"
+  else
+    log "not up"; return 1
+  fi
+}
+
+cmd_down() {
+  with_lock
+  stop_pid "$STATE/kube-apiserver.pid" kube-apiserver
+  stop_pid "$STATE/etcd.pid" etcd
+  if [ -d "$STATE" ]; then
+    if [ -f "$MARKER" ]; then
+      log "removing $STATE (cached binary $BIN is kept)"
+      rm -rf "${STATE:?}"
+    else
+      log "not removing $STATE: it has no $(basename "$MARKER") marker"
+    fi
+  fi
+  log "down"
+}
+
+case "${1:-}" in
+  build)  with_lock; cmd_build ;;
+  up)     cmd_up ;;
+  down)   cmd_down ;;
+  env)    cmd_env ;;
+  status) cmd_status ;;
+  *) echo "usage: $0 {build|up|down|env|status}" >&2; exit 2 ;;
+esac
