@@ -1,0 +1,5 @@
+//! The integration tests: one binary (fast to build) that drives the real `kubectl-gitops`
+//! binary on real git repositories made with the git CLI.
+
+mod common;
+mod validate;
