@@ -103,11 +103,16 @@ impl Config {
                 });
             }
         };
+        Config::parse(&text, &shown)
+    }
+
+    /// Parses the text of a `.gitops.yaml` (`shown` names it in errors).
+    pub fn parse(text: &str, shown: &str) -> Result<Config, ConfigError> {
         if text.trim().is_empty() {
             return Ok(Config::default());
         }
-        serde_saphyr::from_str(&text).map_err(|e| ConfigError::Invalid {
-            path: shown,
+        serde_saphyr::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: shown.to_string(),
             message: e
                 .to_string()
                 .lines()

@@ -3,5 +3,6 @@
 pub mod cli;
 pub mod config;
 pub mod diagnostic;
+pub mod hooks;
 pub mod manifest;
 pub mod validate;

@@ -5,6 +5,7 @@ use std::io::Write;
 
 use clap::{Args, Parser, Subcommand};
 
+pub mod hooks;
 pub mod validate;
 
 /// How a command ended when it did its job. The numbers are the process exit codes.
@@ -58,6 +59,8 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Validate(validate::ValidateArgs),
+    Hooks(hooks::HooksArgs),
+    Hook(hooks::HookArgs),
 }
 
 /// Runs the parsed command line.
@@ -68,6 +71,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
     match cli.command {
         Command::Validate(args) => validate::run(args, &cli.global),
+        Command::Hooks(args) => hooks::run_hooks(args, &cli.global),
+        Command::Hook(args) => hooks::run_hook(args, &cli.global),
     }
 }
 

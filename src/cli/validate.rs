@@ -61,6 +61,7 @@ pub fn run(args: ValidateArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> 
         &files,
         &LoadOptions {
             render: !args.no_render,
+            only: None,
         },
     );
     let report = validate::validate(&manifests, &validation);

@@ -1,7 +1,7 @@
 //! Loading manifests: classify files into apply units, parse them in parallel, render
 //! kustomize and Helm directories, and turn documents into objects.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -46,11 +46,24 @@ pub struct Manifests {
 pub struct LoadOptions {
     /// Render kustomize and Helm directories (otherwise their files are skipped).
     pub render: bool,
+    /// Load only these plain files and render only these directories (display paths), as the
+    /// pre-push hook does for what a push changed. `None` loads everything.
+    pub only: Option<Selection>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    pub files: HashSet<String>,
+    /// Kustomize/Helm directories to render.
+    pub roots: HashSet<String>,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { render: true }
+        LoadOptions {
+            render: true,
+            only: None,
+        }
     }
 }
 
@@ -67,18 +80,39 @@ const NOT_MANIFESTS: &[&str] = &[
 /// Loads every manifest of a file set.
 pub fn load(set: &FileSet, options: &LoadOptions) -> Manifests {
     let plan = plan(&set.files, options);
-    let contents = set.read_all();
+    let wanted: Vec<bool> = set
+        .files
+        .iter()
+        .map(|f| {
+            plan.roles
+                .get(&*f.display)
+                .is_some_and(|r| *r != Role::Skip)
+        })
+        .collect();
+    let contents = set.read_wanted(&wanted);
 
     let parsed: Vec<Parsed> = set
         .files
         .par_iter()
         .zip(contents.into_par_iter())
-        .map(|(entry, bytes)| parse_file(entry, bytes))
+        .map(|(entry, bytes)| match bytes {
+            Some(bytes) => parse_file(entry, bytes),
+            None => Parsed {
+                documents: Vec::new(),
+                error: None,
+            },
+        })
         .collect();
 
     let mut out = Manifests {
         diagnostics: set.problems.clone(),
-        paths: set.files.iter().map(|f| f.display.clone()).collect(),
+        paths: set
+            .files
+            .iter()
+            .zip(&wanted)
+            .filter(|(_, w)| **w)
+            .map(|(f, _)| f.display.clone())
+            .collect(),
         ..Manifests::default()
     };
     let mut unit_of_dir: BTreeMap<Arc<str>, usize> = BTreeMap::new();
@@ -202,11 +236,13 @@ enum Role {
     Skip,
 }
 
-struct RenderRoot {
-    dir: Arc<str>,
+/// A directory rendered as a whole.
+#[derive(Clone, Debug)]
+pub struct RenderRoot {
+    pub dir: Arc<str>,
     /// The file that makes it a root (`dir/kustomization.yaml`), used in messages.
-    input: Arc<str>,
-    renderer: Renderer,
+    pub input: Arc<str>,
+    pub renderer: Renderer,
 }
 
 struct Plan {
@@ -217,6 +253,48 @@ struct Plan {
 /// Decides what each file is: a plain manifest, an input of a kustomize/Helm directory
 /// (rendered as a whole), or not a manifest at all.
 fn plan(files: &[FileEntry], options: &LoadOptions) -> Plan {
+    let all_roots = render_roots(files);
+    let rendered: BTreeMap<&String, &RenderRoot> = all_roots
+        .iter()
+        .filter(|(dir, _)| {
+            options.render && options.only.as_ref().is_none_or(|o| o.roots.contains(*dir))
+        })
+        .collect();
+    let mut roles = HashMap::new();
+    for f in files {
+        let name = file_name(&f.display);
+        let role = if NOT_MANIFESTS.contains(&name)
+            || name.starts_with("kustomization.")
+            || name == "values.yaml"
+        {
+            Role::Skip
+        } else if f.explicit {
+            Role::Manifest
+        } else if let Some(root) = owning_root(&all_roots, &f.display) {
+            if rendered.contains_key(&root.dir.to_string()) {
+                Role::RendererInput
+            } else {
+                Role::Skip
+            }
+        } else if options
+            .only
+            .as_ref()
+            .is_none_or(|o| o.files.contains(&*f.display))
+        {
+            Role::Manifest
+        } else {
+            Role::Skip
+        };
+        roles.insert(f.display.to_string(), role);
+    }
+    Plan {
+        roles,
+        roots: rendered.into_values().cloned().collect(),
+    }
+}
+
+/// The kustomize and Helm directories among the files, by directory.
+pub fn render_roots(files: &[FileEntry]) -> BTreeMap<String, RenderRoot> {
     let mut roots: BTreeMap<String, RenderRoot> = BTreeMap::new();
     for f in files {
         let name = file_name(&f.display);
@@ -232,39 +310,14 @@ fn plan(files: &[FileEntry], options: &LoadOptions) -> Plan {
             renderer,
         });
     }
-    let mut roles = HashMap::new();
-    for f in files {
-        let name = file_name(&f.display);
-        let role = if NOT_MANIFESTS.contains(&name)
-            || name.starts_with("kustomization.")
-            || name == "values.yaml"
-        {
-            Role::Skip
-        } else if f.explicit {
-            Role::Manifest
-        } else if owning_root(&roots, &f.display).is_some() {
-            if options.render {
-                Role::RendererInput
-            } else {
-                Role::Skip
-            }
-        } else {
-            Role::Manifest
-        };
-        roles.insert(f.display.to_string(), role);
-    }
-    Plan {
-        roles,
-        roots: if options.render {
-            roots.into_values().collect()
-        } else {
-            Vec::new()
-        },
-    }
+    roots
 }
 
 /// The nearest directory at or above the file's that is a kustomize or Helm root.
-fn owning_root<'a>(roots: &'a BTreeMap<String, RenderRoot>, file: &str) -> Option<&'a RenderRoot> {
+pub fn owning_root<'a>(
+    roots: &'a BTreeMap<String, RenderRoot>,
+    file: &str,
+) -> Option<&'a RenderRoot> {
     let mut dir = parent(file);
     loop {
         if let Some(root) = roots.get(dir) {

@@ -7,6 +7,6 @@ pub mod render;
 pub mod tree;
 pub mod yaml;
 
-pub use load::{LoadOptions, Manifests, Unit, UnitKind, load};
+pub use load::{LoadOptions, Manifests, Selection, Unit, UnitKind, load};
 pub use object::{Object, ObjectId, Origin};
 pub use tree::FileSet;

@@ -158,37 +158,26 @@ impl FileSet {
         }
     }
 
-    /// Reads every file, in order. Git blobs are read through one repository handle.
-    pub fn read_all(&self) -> Vec<Result<Vec<u8>, String>> {
-        match &self.source {
-            Source::WorkTree => self.files.iter().map(|f| self.read(f)).collect(),
-            Source::Git { repo_path, .. } => {
-                let repo = match git2::Repository::open(repo_path) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        return self
-                            .files
-                            .iter()
-                            .map(|_| Err(e.message().to_string()))
-                            .collect();
-                    }
-                };
-                let odb = repo.odb();
-                self.files
-                    .iter()
-                    .map(|f| match (&f.location, &odb) {
-                        (Location::Blob(oid), Ok(odb)) => {
-                            let obj = odb.read(*oid).map_err(|e| e.message().to_string())?;
-                            if obj.len() as u64 > MAX_FILE_BYTES {
-                                return Err(too_big(obj.len() as u64));
-                            }
-                            Ok(obj.data().to_vec())
-                        }
-                        _ => self.read(f),
-                    })
-                    .collect()
-            }
-        }
+    /// Reads the files for which `wanted` is true, in order (`None` for the others). Git
+    /// blobs are read through one repository handle.
+    pub fn read_wanted(&self, wanted: &[bool]) -> Vec<Option<Result<Vec<u8>, String>>> {
+        let repo = match &self.source {
+            Source::WorkTree => None,
+            Source::Git { repo_path, .. } => Some(git2::Repository::open(repo_path)),
+        };
+        self.files
+            .iter()
+            .zip(wanted)
+            .map(|(f, want)| {
+                if !want {
+                    return None;
+                }
+                Some(match (&f.location, &repo) {
+                    (Location::Blob(oid), Some(repo)) => read_blob(repo, *oid),
+                    _ => self.read(f),
+                })
+            })
+            .collect()
     }
 
     /// The directory on disk holding `dir` (a display path), for renderers. A git source
@@ -209,6 +198,20 @@ impl FileSet {
             }
         }
     }
+}
+
+fn read_blob(
+    repo: &Result<git2::Repository, git2::Error>,
+    oid: git2::Oid,
+) -> Result<Vec<u8>, String> {
+    let repo = repo.as_ref().map_err(|e| e.message().to_string())?;
+    let odb = repo.odb().map_err(|e| e.message().to_string())?;
+    let (len, _) = odb.read_header(oid).map_err(|e| e.message().to_string())?;
+    if len as u64 > MAX_FILE_BYTES {
+        return Err(too_big(len as u64));
+    }
+    let obj = odb.read(oid).map_err(|e| e.message().to_string())?;
+    Ok(obj.data().to_vec())
 }
 
 fn too_big(len: u64) -> String {

@@ -8,8 +8,9 @@ use std::process::{Command, Output};
 use assert_cmd::cargo::CommandCargoExt;
 
 /// The `kubectl-gitops` binary under test, with a clean environment for colour and config.
-pub fn bin() -> Command {
-    let mut cmd = Command::cargo_bin("kubectl-gitops").expect("the binary is built by cargo test");
+pub fn bin() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("kubectl-gitops")
+        .expect("the binary is built by cargo test");
     cmd.env("NO_COLOR", "1").env_remove("KUBECONFIG");
     cmd
 }
@@ -114,7 +115,7 @@ impl Repo {
     }
 
     /// The binary, run inside this repository.
-    pub fn run(&self) -> Command {
+    pub fn run(&self) -> assert_cmd::Command {
         let mut cmd = bin();
         cmd.current_dir(self.path())
             .env("GIT_CONFIG_NOSYSTEM", "1")

@@ -2,4 +2,5 @@
 //! binary on real git repositories made with the git CLI.
 
 mod common;
+mod hooks;
 mod validate;

@@ -1,0 +1,4 @@
+//! Companion git hooks: installing the shims, and what each hook does when git runs it.
+
+pub mod install;
+pub mod pre_push;

@@ -1,0 +1,415 @@
+//! The pre-push check: validate what a push sends, as it is in the pushed commits.
+//!
+//! git gives the hook one line per ref being pushed. For each we work out the commits the
+//! remote does not have yet, the files they changed, and validate those files as they are in
+//! the pushed commit (not the working tree), plus what a change affects: kustomize and Helm
+//! directories whose inputs changed (and overlays built on them), the CRDs custom resources
+//! need, and the custom resources of a changed CRD.
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::Path;
+use std::process::Command;
+
+use crate::config::Config;
+use crate::manifest::load::{owning_root, parent, render_roots};
+use crate::manifest::object::split_api_version;
+use crate::manifest::tree::is_yaml_name;
+use crate::manifest::yaml::{self, Node};
+use crate::manifest::{FileSet, LoadOptions, Selection, load};
+use crate::validate::{self, Report, builtin::builtins};
+
+/// One line of git's pre-push input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefUpdate {
+    pub local_ref: String,
+    pub local_sha: String,
+    pub remote_ref: String,
+    pub remote_sha: String,
+}
+
+impl RefUpdate {
+    pub fn is_deletion(&self) -> bool {
+        is_zero(&self.local_sha)
+    }
+}
+
+fn is_zero(sha: &str) -> bool {
+    !sha.is_empty() && sha.bytes().all(|b| b == b'0')
+}
+
+/// Why the pushed commits could not be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum PrePushError {
+    /// A stdin line was not `<local-ref> <local-sha> <remote-ref> <remote-sha>`.
+    #[error(
+        "unexpected pre-push input line {0:?}: expected `<local-ref> <local-sha> <remote-ref> <remote-sha>`"
+    )]
+    BadInput(String),
+    /// Running git failed.
+    #[error("git {args} failed: {message}")]
+    Git { args: String, message: String },
+    /// The repository could not be opened or read with libgit2.
+    #[error("cannot read the repository: {0}")]
+    Repo(#[from] git2::Error),
+    /// The pushed commit's `.gitops.yaml` is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+}
+
+/// Parses git's pre-push stdin.
+pub fn parse_updates(input: &str) -> Result<Vec<RefUpdate>, PrePushError> {
+    input
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            match parts.as_slice() {
+                [local_ref, local_sha, remote_ref, remote_sha] => Ok(RefUpdate {
+                    local_ref: local_ref.to_string(),
+                    local_sha: local_sha.to_string(),
+                    remote_ref: remote_ref.to_string(),
+                    remote_sha: remote_sha.to_string(),
+                }),
+                _ => Err(PrePushError::BadInput(line.to_string())),
+            }
+        })
+        .collect()
+}
+
+/// The result of checking one pushed ref.
+pub struct RefCheck {
+    pub update: RefUpdate,
+    /// The pushed commit.
+    pub commit: String,
+    /// Files the pushed commits changed.
+    pub changed: usize,
+    pub report: Report,
+}
+
+fn git(repo: &Path, args: &[&str]) -> Result<String, PrePushError> {
+    let out = Command::new("git")
+        .current_dir(repo)
+        .args(args)
+        .output()
+        .map_err(|e| PrePushError::Git {
+            args: args.join(" "),
+            message: e.to_string(),
+        })?;
+    if !out.status.success() {
+        return Err(PrePushError::Git {
+            args: args.join(" "),
+            message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn git_ok(repo: &Path, args: &[&str]) -> bool {
+    Command::new("git")
+        .current_dir(repo)
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Checks every ref of a push. Deletions and refs that are not commits are skipped.
+pub fn check_push(
+    repo_dir: &Path,
+    remote: &str,
+    updates: &[RefUpdate],
+) -> Result<Vec<RefCheck>, PrePushError> {
+    let mut checks = Vec::new();
+    let mut seen = HashSet::new();
+    for update in updates {
+        if update.is_deletion() {
+            continue;
+        }
+        let Ok(commit) = git(
+            repo_dir,
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{}^{{commit}}", update.local_sha),
+            ],
+        ) else {
+            continue;
+        };
+        let commit = commit.trim().to_string();
+        let changed = changed_files(repo_dir, remote, update, &commit)?;
+        if !seen.insert((commit.clone(), changed.clone())) {
+            continue;
+        }
+        let report = check_commit(repo_dir, &commit, &changed)?;
+        checks.push(RefCheck {
+            update: update.clone(),
+            commit,
+            changed: changed.len(),
+            report,
+        });
+    }
+    Ok(checks)
+}
+
+/// Files changed by the commits the remote does not have.
+fn changed_files(
+    repo: &Path,
+    remote: &str,
+    update: &RefUpdate,
+    commit: &str,
+) -> Result<BTreeSet<String>, PrePushError> {
+    let remote_known = !is_zero(&update.remote_sha)
+        && git_ok(
+            repo,
+            &[
+                "cat-file",
+                "-e",
+                &format!("{}^{{commit}}", update.remote_sha),
+            ],
+        );
+    let exclude = format!("^{}", update.remote_sha);
+    let remotes = format!("--remotes={remote}");
+    let mut args = vec![
+        "log",
+        "--format=",
+        "--name-only",
+        "--no-renames",
+        "-m",
+        "-z",
+        commit,
+    ];
+    if remote_known {
+        // Fast-forward or force push: what is reachable from the new tip but not the old one.
+        args.push(&exclude);
+    } else {
+        // New branch (or a remote tip we never fetched): what no ref of that remote has.
+        args.extend(["--not", &remotes]);
+    }
+    let out = git(repo, &args)?;
+    Ok(out
+        .split(['\0', '\n'])
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+/// Validates what `changed` affects in `commit`'s tree.
+pub fn check_commit(
+    repo_dir: &Path,
+    commit: &str,
+    changed: &BTreeSet<String>,
+) -> Result<Report, PrePushError> {
+    let repo = git2::Repository::discover(repo_dir)?;
+    let tree = repo.find_commit(git2::Oid::from_str(commit)?)?.tree()?;
+    let config = match tree.get_path(Path::new(crate::config::FILE_NAME)) {
+        Ok(entry) => {
+            let blob = repo.find_blob(entry.id())?;
+            Config::parse(
+                &String::from_utf8_lossy(blob.content()),
+                crate::config::FILE_NAME,
+            )?
+        }
+        Err(_) => Config::default(),
+    };
+    let set = FileSet::from_git_tree(&repo, &tree, &[])?;
+    let in_tree: HashSet<&str> = set.files.iter().map(|f| &*f.display).collect();
+
+    let roots = affected_roots(&set, changed);
+    let changed_dirs: HashSet<&str> = changed.iter().map(|p| parent(p)).collect();
+    let mut report_files: HashSet<String> = changed
+        .iter()
+        .filter(|p| in_tree.contains(p.as_str()))
+        .cloned()
+        .collect();
+    // Siblings are loaded so a changed file's duplicate in the same directory is seen.
+    let mut selection = Selection {
+        files: set
+            .files
+            .iter()
+            .filter(|f| changed_dirs.contains(parent(&f.display)))
+            .map(|f| f.display.to_string())
+            .collect(),
+        roots: roots.clone(),
+    };
+    let options = |selection: &Selection| LoadOptions {
+        render: true,
+        only: Some(selection.clone()),
+    };
+    let mut manifests = load(&set, &options(&selection));
+
+    let extra = related_files(&set, &manifests, &selection, &mut report_files);
+    if !extra.is_empty() {
+        selection.files.extend(extra);
+        manifests = load(&set, &options(&selection));
+    }
+    let mut report = validate::validate(&manifests, &config.validation);
+    report.diagnostics.retain(|d| {
+        report_files.contains(&*d.file)
+            || (d.rule == "duplicate" && changed_dirs.contains(parent(&d.file)))
+            || roots
+                .iter()
+                .any(|r| crate::manifest::tree::under(&d.file, r))
+    });
+    Ok(report)
+}
+
+/// Kustomize/Helm directories a change affects: those containing a changed file, those whose
+/// kustomization refers to a changed path, and (transitively) overlays built on those.
+fn affected_roots(set: &FileSet, changed: &BTreeSet<String>) -> HashSet<String> {
+    let roots = render_roots(&set.files);
+    let mut refs: Vec<(String, Vec<String>)> = Vec::new();
+    for (dir, root) in &roots {
+        let entry = set.files.iter().find(|f| f.display == root.input);
+        let text = entry
+            .and_then(|e| set.read(e).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned());
+        let mut targets = Vec::new();
+        if let Some(text) = text {
+            let stream = yaml::parse_stream(&text);
+            if let Some(node) = stream.documents.into_iter().find_map(|d| d.root) {
+                for key in ["resources", "bases", "components", "crds"] {
+                    for item in node.get(key).and_then(Node::as_seq).unwrap_or_default() {
+                        if let Some(path) = item.as_str().filter(|p| !p.contains("://")) {
+                            targets.push(normalize(&join(dir, path)));
+                        }
+                    }
+                }
+            }
+        }
+        refs.push((dir.clone(), targets));
+    }
+    let mut affected: HashSet<String> = changed
+        .iter()
+        .filter_map(|c| owning_root(&roots, c).map(|r| r.dir.to_string()))
+        .collect();
+    loop {
+        let before = affected.len();
+        for (dir, targets) in &refs {
+            if affected.contains(dir) {
+                continue;
+            }
+            let hit = targets.iter().any(|t| {
+                changed.iter().any(|c| crate::manifest::tree::under(c, t))
+                    || affected.iter().any(|a| crate::manifest::tree::under(a, t))
+            });
+            if hit {
+                affected.insert(dir.clone());
+            }
+        }
+        if affected.len() == before {
+            return affected;
+        }
+    }
+}
+
+/// Files outside the selection that checking it needs: CRDs for its custom resources (read
+/// only for their schemas), and the custom resources of CRDs it changes (checked again).
+fn related_files(
+    set: &FileSet,
+    manifests: &crate::manifest::Manifests,
+    selection: &Selection,
+    report_files: &mut HashSet<String>,
+) -> Vec<String> {
+    let builtins = builtins();
+    let crd_kinds: HashSet<(String, String)> = manifests
+        .objects
+        .iter()
+        .filter(|o| o.kind() == Some("CustomResourceDefinition"))
+        .filter_map(|o| {
+            let group = o.node.path(&["spec", "group"])?.as_str()?;
+            let kind = o.node.path(&["spec", "names", "kind"])?.as_str()?;
+            Some((group.to_string(), kind.to_string()))
+        })
+        .collect();
+    let needs_crd = manifests.objects.iter().any(|o| {
+        let (Some(av), Some(kind)) = (o.api_version(), o.kind()) else {
+            return false;
+        };
+        let (group, _) = split_api_version(av);
+        builtins.kind(av, kind).is_none()
+            && !builtins.is_builtin_group(group)
+            && !crd_kinds.contains(&(group.to_string(), kind.to_string()))
+    });
+    let changed_crd_kinds: Vec<&str> = crd_kinds
+        .iter()
+        .filter(|_| {
+            manifests.objects.iter().any(|o| {
+                o.kind() == Some("CustomResourceDefinition") && report_files.contains(&*o.file)
+            })
+        })
+        .map(|(_, k)| k.as_str())
+        .collect();
+    if !needs_crd && changed_crd_kinds.is_empty() {
+        return Vec::new();
+    }
+    // Only now read the rest of the tree, and only as bytes: a substring test is enough to
+    // find the few files worth parsing.
+    let wanted: Vec<bool> = set
+        .files
+        .iter()
+        .map(|f| is_yaml_name(&f.display) && !selection.files.contains(&*f.display))
+        .collect();
+    let contents = set.read_wanted(&wanted);
+    let mut extra = Vec::new();
+    for (f, bytes) in set.files.iter().zip(contents) {
+        let Some(Ok(bytes)) = bytes else { continue };
+        let text = String::from_utf8_lossy(&bytes);
+        if needs_crd && text.contains("CustomResourceDefinition") {
+            extra.push(f.display.to_string());
+        }
+        if changed_crd_kinds
+            .iter()
+            .any(|k| text.contains(&format!("kind: {k}")))
+        {
+            extra.push(f.display.to_string());
+            report_files.insert(f.display.to_string());
+        }
+    }
+    extra
+}
+
+fn join(dir: &str, rel: &str) -> String {
+    if dir.is_empty() {
+        rel.to_string()
+    } else {
+        format!("{dir}/{rel}")
+    }
+}
+
+/// Resolves `.` and `..` in a repo-relative path.
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_git_input() {
+        let updates = parse_updates(
+            "refs/heads/main 1111 refs/heads/main 0000\n\nrefs/heads/x 0000 refs/heads/x 2222\n",
+        )
+        .unwrap();
+        assert_eq!(updates.len(), 2);
+        assert!(!updates[0].is_deletion());
+        assert!(updates[1].is_deletion());
+        assert!(parse_updates("garbage\n").is_err());
+    }
+
+    #[test]
+    fn normalizes_paths() {
+        assert_eq!(normalize("overlays/prod/../../base"), "base");
+        assert_eq!(normalize("a/./b/"), "a/b");
+    }
+}
