@@ -5,6 +5,7 @@ pub mod load;
 pub mod object;
 pub mod render;
 pub mod tree;
+pub mod workload;
 pub mod yaml;
 
 pub use load::{LoadOptions, Manifests, Selection, Unit, UnitKind, load};

@@ -70,7 +70,15 @@ impl FileSet {
                     location: Location::Disk(input.clone()),
                     explicit: true,
                 }),
-                Ok(_) => walk_dir(input, &mut files, &mut problems),
+                Ok(meta) if meta.is_dir() => walk_dir(input, &mut files, &mut problems),
+                // FIFOs and devices would block or never end; they are never manifests.
+                Ok(_) => problems.push(Diagnostic::file(
+                    Severity::Error,
+                    shown.into(),
+                    None,
+                    "io",
+                    "not a regular file or directory; not read",
+                )),
             }
         }
         FileSet {
@@ -156,6 +164,14 @@ impl FileSet {
                 Ok(blob.content().to_vec())
             }
         }
+    }
+
+    /// Reads every file, in order.
+    pub fn read_all(&self) -> Vec<Result<Vec<u8>, String>> {
+        self.read_wanted(&vec![true; self.files.len()])
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err("not read".into())))
+            .collect()
     }
 
     /// Reads the files for which `wanted` is true, in order (`None` for the others). Git

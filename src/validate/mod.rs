@@ -186,13 +186,20 @@ pub fn check_object(obj: &Object, crds: &CrdIndex, config: &ValidationConfig) ->
             [] => String::new(),
             versions => format!("; {kind} is served as {}", versions.join(", ")),
         };
+        // A known kind under a removed or wrong group is the apiVersion's fault; an unknown
+        // kind (a typo) is the kind's.
+        let (at, field) = if hint.is_empty() {
+            (kind_node.unwrap_or(node), "kind")
+        } else {
+            (api_version_node(node), "apiVersion")
+        };
         emit(
             &mut out,
             Severity::Error,
-            api_version_node(node),
+            at,
             None,
             None,
-            "apiVersion".into(),
+            field.into(),
             "schema",
             format!(
                 "Kubernetes {} has no kind {kind} in {api_version}{hint}",
@@ -300,7 +307,7 @@ fn check_custom(
                 let Some(root) = schema_id else { continue };
                 let root_schema = crds.schemas.get(root);
                 match root_schema.properties.get(&e.key) {
-                    Some(sub) => schema::check(&crds.schemas, *sub, &e.value, &mut path, out),
+                    Some(sub) => schema::check_entry(&crds.schemas, *sub, e, &mut path, out),
                     None if root_schema.extra == schema::Extra::Forbid => out.push(Violation {
                         path,
                         line: e.key_pos.line,

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use crate::config::{Level, Policies};
 use crate::manifest::image::ImageRef;
+use crate::manifest::workload::pod_spec;
 use crate::manifest::yaml::{Node, Value};
 
 /// A finding inside one object, before it is given a file.
@@ -100,12 +101,21 @@ pub fn check_metadata(obj: &Node, kind: &str, builtin: bool, out: &mut Vec<Findi
     let name = meta.get("name");
     match name.and_then(Node::scalar_text) {
         None if meta.get("generateName").is_none() => {
-            out.push(finding(
-                meta,
-                "metadata.name",
-                "metadata",
-                "missing metadata.name (or generateName)",
-            ));
+            // Point at the `metadata:` key: a block mapping starts at its first child.
+            let key = obj
+                .as_map()
+                .and_then(|m| m.iter().find(|e| e.key == "metadata"))
+                .map_or(meta.start, |e| e.key_pos);
+            out.push(Finding {
+                node_line: key.line,
+                column: key.col,
+                ..finding(
+                    meta,
+                    "metadata.name",
+                    "metadata",
+                    "missing metadata.name (or generateName)",
+                )
+            });
         }
         Some(n) => {
             let node = name.expect("scalar_text came from it");
@@ -325,26 +335,6 @@ fn is_base64(s: &str) -> bool {
         && s[..s.len() - pad]
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
-}
-
-/// The pod spec of a workload and its field path, for kinds that carry one.
-pub fn pod_spec<'a>(obj: &'a Node, kind: &str) -> Option<(&'a Node, &'static str)> {
-    let (path, field): (&[&str], &str) = match kind {
-        "Pod" => (&["spec"], "spec"),
-        "Deployment"
-        | "StatefulSet"
-        | "DaemonSet"
-        | "ReplicaSet"
-        | "Job"
-        | "ReplicationController" => (&["spec", "template", "spec"], "spec.template.spec"),
-        "CronJob" => (
-            &["spec", "jobTemplate", "spec", "template", "spec"],
-            "spec.jobTemplate.spec.template.spec",
-        ),
-        "PodTemplate" => (&["template", "spec"], "template.spec"),
-        _ => return None,
-    };
-    obj.path(path).map(|n| (n, field))
 }
 
 pub fn check_policies(obj: &Node, kind: &str, policies: &Policies, out: &mut Vec<Finding>) {

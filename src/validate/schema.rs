@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::Value as Json;
 
-use crate::manifest::yaml::{Node, Scalar, Value};
+use crate::manifest::yaml::{Node, Pos, Scalar, Value};
 
 pub type SchemaId = usize;
 
@@ -45,6 +45,22 @@ pub struct SchemaNode {
     pub any_of: Vec<SchemaId>,
     /// `x-kubernetes-embedded-resource`: apiVersion, kind and metadata are implied.
     pub embedded_resource: bool,
+    /// Value constraints (CRD schemas use them; built-in schemas carry none).
+    pub limits: Option<Box<Limits>>,
+}
+
+/// Numeric, length and pattern constraints of a schema node.
+#[derive(Clone, Debug, Default)]
+pub struct Limits {
+    pub minimum: Option<f64>,
+    pub maximum: Option<f64>,
+    pub exclusive_minimum: bool,
+    pub exclusive_maximum: bool,
+    pub min_length: Option<usize>,
+    pub max_length: Option<usize>,
+    pub pattern: Option<regex::Regex>,
+    pub min_items: Option<usize>,
+    pub max_items: Option<usize>,
 }
 
 impl SchemaNode {
@@ -60,6 +76,7 @@ impl SchemaNode {
             enumeration: None,
             any_of: Vec::new(),
             embedded_resource: false,
+            limits: None,
         }
     }
 }
@@ -151,6 +168,7 @@ impl Schemas {
                 .filter_map(|r| r.as_str().map(str::to_string))
                 .collect();
         }
+        node.limits = limits(obj);
         if let Some(values) = obj.get("enum").and_then(Json::as_array) {
             node.enumeration = Some(values.clone());
         }
@@ -191,6 +209,119 @@ impl Schemas {
     }
 }
 
+fn limits(obj: &serde_json::Map<String, Json>) -> Option<Box<Limits>> {
+    let num = |k: &str| obj.get(k).and_then(Json::as_f64);
+    let count = |k: &str| obj.get(k).and_then(Json::as_u64).map(|n| n as usize);
+    let flag = |k: &str| obj.get(k).and_then(Json::as_bool).unwrap_or(false);
+    let limits = Limits {
+        minimum: num("minimum"),
+        maximum: num("maximum"),
+        exclusive_minimum: flag("exclusiveMinimum"),
+        exclusive_maximum: flag("exclusiveMaximum"),
+        min_length: count("minLength"),
+        max_length: count("maxLength"),
+        // A pattern our regex engine cannot compile is skipped rather than guessed at.
+        pattern: obj
+            .get("pattern")
+            .and_then(Json::as_str)
+            .and_then(|p| regex::Regex::new(p).ok()),
+        min_items: count("minItems"),
+        max_items: count("maxItems"),
+    };
+    let any = limits.minimum.is_some()
+        || limits.maximum.is_some()
+        || limits.min_length.is_some()
+        || limits.max_length.is_some()
+        || limits.pattern.is_some()
+        || limits.min_items.is_some()
+        || limits.max_items.is_some();
+    any.then(|| Box::new(limits))
+}
+
+fn check_limits(limits: &Limits, node: &Node, at: Pos, path: &str, out: &mut Vec<Violation>) {
+    match &node.value {
+        Value::Scalar {
+            kind: Scalar::Int(_) | Scalar::Float(_),
+            ..
+        } => {
+            let Some(v) = node.to_json().as_f64() else {
+                return;
+            };
+            if let Some(min) = limits.minimum
+                && (v < min || (limits.exclusive_minimum && v == min))
+            {
+                push(out, path, at, format!("{v} is below the minimum {min}"));
+            }
+            if let Some(max) = limits.maximum
+                && (v > max || (limits.exclusive_maximum && v == max))
+            {
+                push(out, path, at, format!("{v} is above the maximum {max}"));
+            }
+        }
+        Value::Scalar {
+            kind: Scalar::Str,
+            text,
+        } => {
+            let len = text.chars().count();
+            if limits.min_length.is_some_and(|m| len < m) {
+                push(
+                    out,
+                    path,
+                    at,
+                    format!(
+                        "shorter than the minimum length {}",
+                        limits.min_length.unwrap_or(0)
+                    ),
+                );
+            }
+            if limits.max_length.is_some_and(|m| len > m) {
+                push(
+                    out,
+                    path,
+                    at,
+                    format!(
+                        "longer than the maximum length {}",
+                        limits.max_length.unwrap_or(0)
+                    ),
+                );
+            }
+            if let Some(re) = &limits.pattern
+                && !re.is_match(text)
+            {
+                push(
+                    out,
+                    path,
+                    at,
+                    format!(
+                        "{:?} does not match the pattern {}",
+                        truncate(text),
+                        re.as_str()
+                    ),
+                );
+            }
+        }
+        Value::Seq(items) => {
+            if limits.min_items.is_some_and(|m| items.len() < m) {
+                push(
+                    out,
+                    path,
+                    at,
+                    format!("needs at least {} items", limits.min_items.unwrap_or(0)),
+                );
+            }
+            if limits.max_items.is_some_and(|m| items.len() > m) {
+                push(
+                    out,
+                    path,
+                    at,
+                    format!("allows at most {} items", limits.max_items.unwrap_or(0)),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
 /// One schema violation at a node.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Violation {
@@ -208,6 +339,30 @@ pub fn check(
     path: &mut String,
     out: &mut Vec<Violation>,
 ) {
+    check_at(schemas, id, node, node.start, path, out);
+}
+
+/// Checks a mapping entry's value, reporting problems with the value as a whole at its key.
+pub fn check_entry(
+    schemas: &Schemas,
+    id: SchemaId,
+    entry: &crate::manifest::yaml::Entry,
+    path: &mut String,
+    out: &mut Vec<Violation>,
+) {
+    check_at(schemas, id, &entry.value, entry.key_pos, path, out);
+}
+
+/// Like [`check`]; problems with the node as a whole are reported at `at`, the position of
+/// its key when it is a mapping value (a block mapping itself starts at its first child).
+fn check_at(
+    schemas: &Schemas,
+    id: SchemaId,
+    node: &Node,
+    at: Pos,
+    path: &mut String,
+    out: &mut Vec<Violation>,
+) {
     let schema = schemas.get(id);
     // `field: null` (or `field:`) means "not set" to the API server.
     if node.is_null() {
@@ -216,14 +371,14 @@ pub fn check(
     if !schema.any_of.is_empty() {
         let fits = schema.any_of.iter().any(|alt| {
             let mut scratch = Vec::new();
-            check(schemas, *alt, node, &mut path.clone(), &mut scratch);
+            check_at(schemas, *alt, node, at, &mut path.clone(), &mut scratch);
             scratch.is_empty()
         });
         if !fits {
             push(
                 out,
                 path,
-                node,
+                at,
                 format!(
                     "{} value does not match any form this field allows",
                     node.type_name()
@@ -249,14 +404,14 @@ pub fn check(
                 push(
                     out,
                     path,
-                    node,
+                    at,
                     format!("{text:?} is not a valid quantity (e.g. 500m, 1.5, 128Mi, 2Gi)"),
                 );
             }
             _ => push(
                 out,
                 path,
-                node,
+                at,
                 format!("expected a quantity, got {}", describe(node)),
             ),
         }
@@ -271,7 +426,7 @@ pub fn check(
             _ => push(
                 out,
                 path,
-                node,
+                at,
                 format!("expected an integer or a string, got {}", describe(node)),
             ),
         }
@@ -283,10 +438,13 @@ pub fn check(
         push(
             out,
             path,
-            node,
+            at,
             format!("expected {}, got {}", type_word(ty), describe(node)),
         );
         return;
+    }
+    if let Some(limits) = &schema.limits {
+        check_limits(limits, node, at, path, out);
     }
     if let Some(values) = &schema.enumeration {
         let json = node.to_json();
@@ -295,7 +453,7 @@ pub fn check(
             push(
                 out,
                 path,
-                node,
+                at,
                 format!("{json} is not one of {}", allowed.join(", ")),
             );
         }
@@ -314,7 +472,7 @@ pub fn check(
                 let len = path.len();
                 push_key(path, &entry.key);
                 match sub {
-                    Some(sub) => check(schemas, sub, &entry.value, path, out),
+                    Some(sub) => check_at(schemas, sub, &entry.value, entry.key_pos, path, out),
                     None if schema.extra == Extra::Forbid
                         && !(schema.embedded_resource
                             && matches!(
@@ -338,7 +496,7 @@ pub fn check(
             }
             for req in &schema.required {
                 if !entries.iter().any(|e| &e.key == req && !e.value.is_null()) {
-                    push(out, path, node, format!("missing required field {req:?}"));
+                    push(out, path, at, format!("missing required field {req:?}"));
                 }
             }
         }
@@ -363,11 +521,11 @@ pub fn push_key(path: &mut String, key: &str) {
     path.push_str(key);
 }
 
-fn push(out: &mut Vec<Violation>, path: &str, node: &Node, message: String) {
+fn push(out: &mut Vec<Violation>, path: &str, at: Pos, message: String) {
     out.push(Violation {
         path: path.to_string(),
-        line: node.start.line,
-        column: node.start.col,
+        line: at.line,
+        column: at.col,
         message,
     });
 }
