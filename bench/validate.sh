@@ -4,8 +4,8 @@
 # nothing. Usage: bench/validate.sh [SIZES...]   (default: 1000 10000 50000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
-bin=target/release/kubectl-gitops
+[ -n "${KGO_BIN:-}" ] || cargo build --release --quiet
+bin=${KGO_BIN:-target/release/kubectl-gitops}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 sizes=("$@")

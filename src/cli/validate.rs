@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 
 use super::{GlobalArgs, Outcome};
 use crate::config::{self, Config};
-use crate::manifest::{self, FileSet, LoadOptions};
+use crate::manifest::{FileSet, LoadOptions};
 use crate::validate::{self, report};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -57,14 +57,14 @@ pub fn run(args: ValidateArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> 
     validation.skip_kinds.extend(args.skip_kinds);
 
     let files = FileSet::from_paths(&paths);
-    let manifests = manifest::load(
+    let report = validate::validate_files(
         &files,
         &LoadOptions {
             render: !args.no_render,
             only: None,
         },
+        &validation,
     );
-    let report = validate::validate(&manifests, &validation);
 
     let mut out = anstream::stdout().lock();
     match args.output {

@@ -79,30 +79,23 @@ const NOT_MANIFESTS: &[&str] = &[
 
 /// Loads every manifest of a file set.
 pub fn load(set: &FileSet, options: &LoadOptions) -> Manifests {
+    load_filtered(set, options, &Some)
+}
+
+/// Loads a file set, handing each object to `keep` as soon as it is read (in parallel);
+/// only the objects it returns are kept. Validation uses this to check most objects while
+/// files are parsed, so memory stays bounded by what cross-file checks need.
+pub fn load_filtered<F>(set: &FileSet, options: &LoadOptions, keep: &F) -> Manifests
+where
+    F: Fn(Object) -> Option<Object> + Sync,
+{
     let plan = plan(&set.files, options);
-    let wanted: Vec<bool> = set
+    let roles: Vec<Role> = set
         .files
         .iter()
-        .map(|f| {
-            plan.roles
-                .get(&*f.display)
-                .is_some_and(|r| *r != Role::Skip)
-        })
+        .map(|f| plan.roles.get(&*f.display).copied().unwrap_or(Role::Skip))
         .collect();
-    let contents = set.read_wanted(&wanted);
-
-    let parsed: Vec<Parsed> = set
-        .files
-        .par_iter()
-        .zip(contents.into_par_iter())
-        .map(|(entry, bytes)| match bytes {
-            Some(bytes) => parse_file(entry, bytes),
-            None => Parsed {
-                documents: Vec::new(),
-                error: None,
-            },
-        })
-        .collect();
+    let wanted: Vec<bool> = roles.iter().map(|r| *r != Role::Skip).collect();
 
     let mut out = Manifests {
         diagnostics: set.problems.clone(),
@@ -115,44 +108,74 @@ pub fn load(set: &FileSet, options: &LoadOptions) -> Manifests {
             .collect(),
         ..Manifests::default()
     };
-    let mut unit_of_dir: BTreeMap<Arc<str>, usize> = BTreeMap::new();
-    let mut sources = SourceIndex::new();
-
-    for (entry, parsed) in set.files.iter().zip(parsed) {
-        if let Some(e) = parsed.error {
-            out.diagnostics.push(e);
-        }
-        let role = plan
-            .roles
-            .get(&*entry.display)
-            .copied()
-            .unwrap_or(Role::Skip);
-        for doc in parsed.documents {
-            let Some(root) = doc.root else { continue };
-            for node in objects_of(root) {
-                if role == Role::RendererInput {
-                    remember_source(&mut sources, &entry.display, &node);
-                    continue;
-                }
-                if role != Role::Manifest {
-                    continue;
-                }
-                let dir: Arc<str> = parent(&entry.display).into();
-                let unit = *unit_of_dir.entry(dir.clone()).or_insert_with(|| {
-                    out.units.push(Unit {
-                        dir,
-                        kind: UnitKind::Directory,
-                    });
-                    out.units.len() - 1
-                });
-                out.objects.push(Object {
-                    file: entry.display.clone(),
-                    doc_index: doc.index,
-                    node,
-                    unit,
-                    origin: Origin::File,
-                });
+    // Units are fixed before parsing so objects can be made (and checked) in parallel.
+    let mut unit_of_dir: BTreeMap<&str, usize> = BTreeMap::new();
+    let units: Vec<usize> = set
+        .files
+        .iter()
+        .zip(&roles)
+        .map(|(f, role)| {
+            if *role != Role::Manifest {
+                return usize::MAX;
             }
+            *unit_of_dir.entry(parent(&f.display)).or_insert_with(|| {
+                out.units.push(Unit {
+                    dir: parent(&f.display).into(),
+                    kind: UnitKind::Directory,
+                });
+                out.units.len() - 1
+            })
+        })
+        .collect();
+
+    let preloaded = set.preload(&wanted);
+    let results: Vec<FileResult> = set
+        .files
+        .par_iter()
+        .zip(preloaded.into_par_iter())
+        .zip(roles.par_iter().zip(units.par_iter()))
+        .map(|((entry, bytes), (role, unit))| {
+            if *role == Role::Skip {
+                return FileResult::default();
+            }
+            let bytes = bytes.unwrap_or_else(|| set.read(entry));
+            let parsed = parse_file(entry, bytes);
+            let mut result = FileResult {
+                error: parsed.error,
+                ..FileResult::default()
+            };
+            for doc in parsed.documents {
+                let Some(root) = doc.root else { continue };
+                for node in objects_of(root) {
+                    if *role == Role::RendererInput {
+                        result
+                            .sources
+                            .extend(source_key(&node).map(|k| (k, node.start.line)));
+                        continue;
+                    }
+                    let object = Object {
+                        file: entry.display.clone(),
+                        doc_index: doc.index,
+                        node,
+                        unit: *unit,
+                        origin: Origin::File,
+                    };
+                    result.objects.extend(keep(object));
+                }
+            }
+            result
+        })
+        .collect();
+
+    let mut sources = SourceIndex::new();
+    for (entry, result) in set.files.iter().zip(results) {
+        out.diagnostics.extend(result.error);
+        out.objects.extend(result.objects);
+        for (key, line) in result.sources {
+            sources
+                .entry(key)
+                .or_default()
+                .push((entry.display.clone(), line));
         }
     }
 
@@ -211,13 +234,13 @@ pub fn load(set: &FileSet, options: &LoadOptions) -> Manifests {
             let Some(node) = doc.root else { continue };
             for node in objects_of(node) {
                 let source = find_source(&sources, &root.dir, &node);
-                out.objects.push(Object {
+                out.objects.extend(keep(Object {
                     file: root.input.clone(),
                     doc_index: doc.index,
                     node,
                     unit,
                     origin: Origin::Rendered { source },
-                });
+                }));
             }
         }
     }
@@ -391,7 +414,7 @@ fn parse_file(entry: &FileEntry, bytes: Result<Vec<u8>, String>) -> Parsed {
                 entry.display.clone(),
                 Some(e.pos.line),
                 "yaml",
-                e.message,
+                format!("YAML syntax: {} (column {})", e.message, e.pos.col),
             )
         }),
     }
@@ -441,15 +464,19 @@ fn objects_of(root: Node) -> Vec<Node> {
     }
 }
 
-fn remember_source(sources: &mut SourceIndex, file: &Arc<str>, node: &Node) {
-    let kind = node.get("kind").and_then(Node::as_str);
-    let name = node.path(&["metadata", "name"]).and_then(Node::as_str);
-    if let (Some(kind), Some(name)) = (kind, name) {
-        sources
-            .entry((kind.to_string(), name.to_string()))
-            .or_default()
-            .push((file.clone(), node.start.line));
-    }
+/// The (kind, name) a renderer input document is known by, for pointing messages at it.
+fn source_key(node: &Node) -> Option<(String, String)> {
+    let kind = node.get("kind").and_then(Node::as_str)?;
+    let name = node.path(&["metadata", "name"]).and_then(Node::as_str)?;
+    Some((kind.to_string(), name.to_string()))
+}
+
+/// What reading one file produced.
+#[derive(Default)]
+struct FileResult {
+    error: Option<Diagnostic>,
+    objects: Vec<Object>,
+    sources: Vec<((String, String), u32)>,
 }
 
 /// Finds the document a rendered object most likely came from: same kind, and the same name

@@ -166,6 +166,16 @@ impl FileSet {
         }
     }
 
+    /// Bytes read ahead for the wanted files of a git source, whose repository handle cannot
+    /// be shared between threads; `None` entries (all of them for the working tree) are read
+    /// by the caller, in parallel, with [`FileSet::read`].
+    pub fn preload(&self, wanted: &[bool]) -> Vec<Option<Result<Vec<u8>, String>>> {
+        match self.source {
+            Source::WorkTree => vec![None; self.files.len()],
+            Source::Git { .. } => self.read_wanted(wanted),
+        }
+    }
+
     /// Reads every file, in order.
     pub fn read_all(&self) -> Vec<Result<Vec<u8>, String>> {
         self.read_wanted(&vec![true; self.files.len()])

@@ -9,12 +9,14 @@ pub mod schema;
 
 use rayon::prelude::*;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use crate::config::{Level, ValidationConfig};
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::manifest::load::load_filtered;
 use crate::manifest::object::split_api_version;
 use crate::manifest::yaml::{Node, Value};
-use crate::manifest::{Manifests, Object};
+use crate::manifest::{FileSet, LoadOptions, Manifests, Object};
 use builtin::builtins;
 use crd::CrdIndex;
 use schema::Violation;
@@ -50,19 +52,89 @@ const REMOVED_GROUPS: &[&str] = &["extensions"];
 /// Validates loaded manifests.
 pub fn validate(manifests: &Manifests, config: &ValidationConfig) -> Report {
     let crds = CrdIndex::from_objects(&manifests.objects);
-    let mut diagnostics = manifests.diagnostics.clone();
     let per_object: Vec<Vec<Diagnostic>> = manifests
         .objects
         .par_iter()
         .map(|obj| check_object(obj, &crds, config))
         .collect();
-    diagnostics.extend(per_object.into_iter().flatten());
-    diagnostics.extend(duplicates(manifests, &crds));
+    let identities = manifests
+        .objects
+        .iter()
+        .filter_map(|o| Identity::of(o, &crds))
+        .collect();
+    finish(
+        manifests,
+        per_object.into_iter().flatten().collect(),
+        identities,
+        manifests.objects.len(),
+    )
+}
+
+/// Loads and validates a file set in one pass. Objects of built-in kinds are checked while
+/// their files are parsed and then dropped, keeping only their identity for the duplicate
+/// check; CRDs and custom resources wait until every CRD is known. Memory is bounded by the
+/// custom resources, not by the whole tree.
+pub fn validate_files(set: &FileSet, options: &LoadOptions, config: &ValidationConfig) -> Report {
+    let builtins = builtins();
+    let no_crds = CrdIndex::default();
+    let early = Mutex::new((Vec::new(), Vec::new(), 0usize));
+    let manifests = load_filtered(set, options, &|obj: Object| {
+        let deferred = match (obj.api_version(), obj.kind()) {
+            (Some(av), Some(kind)) => {
+                kind == "CustomResourceDefinition" || builtins.kind(av, kind).is_none()
+            }
+            _ => false,
+        };
+        if deferred {
+            return Some(obj);
+        }
+        let diagnostics = check_object(&obj, &no_crds, config);
+        let identity = Identity::of(&obj, &no_crds);
+        let mut early = early
+            .lock()
+            .expect("no thread panics while holding this lock");
+        early.0.extend(diagnostics);
+        early.1.extend(identity);
+        early.2 += 1;
+        None
+    });
+    let (mut diagnostics, mut identities, checked) = early
+        .into_inner()
+        .expect("no thread panicked holding the lock");
+    let crds = CrdIndex::from_objects(&manifests.objects);
+    let late: Vec<Vec<Diagnostic>> = manifests
+        .objects
+        .par_iter()
+        .map(|obj| check_object(obj, &crds, config))
+        .collect();
+    diagnostics.extend(late.into_iter().flatten());
+    identities.extend(
+        manifests
+            .objects
+            .iter()
+            .filter_map(|o| Identity::of(o, &crds)),
+    );
+    finish(
+        &manifests,
+        diagnostics,
+        identities,
+        checked + manifests.objects.len(),
+    )
+}
+
+fn finish(
+    manifests: &Manifests,
+    mut diagnostics: Vec<Diagnostic>,
+    identities: Vec<Identity>,
+    objects: usize,
+) -> Report {
+    diagnostics.extend(manifests.diagnostics.iter().cloned());
+    diagnostics.extend(duplicates(manifests, identities));
     diagnostics.sort_by_key(Diagnostic::sort_key);
     diagnostics.dedup();
     Report {
         files: manifests.paths.clone(),
-        objects: manifests.objects.len(),
+        objects,
         diagnostics,
     }
 }
@@ -341,19 +413,22 @@ fn without_key(node: &Node, key: &str) -> Node {
     copy
 }
 
-/// The same object twice in one apply unit. An omitted namespace counts as `default`.
-fn duplicates(manifests: &Manifests, crds: &CrdIndex) -> Vec<Diagnostic> {
-    let builtins = builtins();
-    let mut seen: HashMap<(usize, String, String, String, String), &Object> = HashMap::new();
-    let mut out = Vec::new();
-    for obj in &manifests.objects {
-        let (Some(api_version), Some(kind), Some(name)) =
-            (obj.api_version(), obj.kind(), obj.name())
-        else {
-            continue;
-        };
+/// What the duplicate check needs to know of an object.
+struct Identity {
+    /// unit, group, kind, namespace (`default` when omitted; empty when cluster-scoped), name
+    key: (usize, String, String, String, String),
+    file: Arc<str>,
+    line: Option<u32>,
+    doc_index: usize,
+    label: String,
+}
+
+impl Identity {
+    /// `None` for objects that cannot collide: no name (generateName) or no kind.
+    fn of(obj: &Object, crds: &CrdIndex) -> Option<Identity> {
+        let (api_version, kind, name) = (obj.api_version()?, obj.kind()?, obj.name()?);
         let (group, _) = split_api_version(api_version);
-        let namespaced = builtins
+        let namespaced = builtins()
             .kind(api_version, kind)
             .map(|k| k.namespaced)
             .or_else(|| crds.get(group, kind).map(|c| c.namespaced))
@@ -363,40 +438,52 @@ fn duplicates(manifests: &Manifests, crds: &CrdIndex) -> Vec<Diagnostic> {
         } else {
             String::new()
         };
-        let key = (
-            obj.unit,
-            group.to_string(),
-            kind.to_string(),
-            namespace,
-            name.to_string(),
-        );
-        match seen.get(&key) {
-            None => {
-                seen.insert(key, obj);
-            }
-            Some(first) => {
-                let (first_file, first_line) = first.locate(&first.node);
-                let (file, line) = obj.locate(&obj.node);
-                let at = match first_line {
-                    Some(l) => format!("{first_file}:{l}"),
-                    None => first_file.to_string(),
-                };
-                out.push(Diagnostic {
-                    severity: Severity::Error,
-                    file,
-                    line,
-                    column: None,
-                    object: Some(obj.label()),
-                    field: None,
-                    rule: "duplicate",
-                    message: format!(
-                        "{} is defined twice in the same apply unit ({}); first at {at}",
-                        obj.label(),
-                        unit_name(manifests, obj.unit)
-                    ),
-                });
-            }
-        }
+        let (file, line) = obj.locate(&obj.node);
+        Some(Identity {
+            key: (
+                obj.unit,
+                group.to_string(),
+                kind.to_string(),
+                namespace,
+                name.to_string(),
+            ),
+            file,
+            line,
+            doc_index: obj.doc_index,
+            label: obj.label(),
+        })
+    }
+}
+
+/// The same object twice in one apply unit. Identities are ordered by file and position first,
+/// so "first" means the same thing whatever order they were checked in.
+fn duplicates(manifests: &Manifests, mut identities: Vec<Identity>) -> Vec<Diagnostic> {
+    identities.sort_by(|a, b| (&a.file, a.line, a.doc_index).cmp(&(&b.file, b.line, b.doc_index)));
+    let mut seen: HashMap<&(usize, String, String, String, String), &Identity> = HashMap::new();
+    let mut out = Vec::new();
+    for id in &identities {
+        let Some(first) = seen.get(&id.key) else {
+            seen.insert(&id.key, id);
+            continue;
+        };
+        let at = match first.line {
+            Some(l) => format!("{}:{l}", first.file),
+            None => first.file.to_string(),
+        };
+        out.push(Diagnostic {
+            severity: Severity::Error,
+            file: id.file.clone(),
+            line: id.line,
+            column: None,
+            object: Some(id.label.clone()),
+            field: None,
+            rule: "duplicate",
+            message: format!(
+                "{} is defined twice in the same apply unit ({}); first at {at}",
+                id.label,
+                unit_name(manifests, id.key.0)
+            ),
+        });
     }
     out
 }

@@ -3,4 +3,5 @@
 
 mod common;
 mod hooks;
+mod plugin;
 mod validate;
