@@ -4,8 +4,8 @@
 # Usage: bench/pre-push.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
-bin=$(pwd)/target/release/kubectl-gitops
+[ -n "${KGO_BIN:-}" ] || cargo build --release --quiet
+bin=${KGO_BIN:-$(pwd)/target/release/kubectl-gitops}
 n=${1:-10000}
 rounds=${ROUNDS:-10}
 work=$(mktemp -d)

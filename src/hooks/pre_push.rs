@@ -104,43 +104,37 @@ fn git(repo: &Path, args: &[&str]) -> Result<String, PrePushError> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn git_ok(repo: &Path, args: &[&str]) -> bool {
-    Command::new("git")
-        .current_dir(repo)
-        .args(args)
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 /// Checks every ref of a push. Deletions and refs that are not commits are skipped.
 pub fn check_push(
     repo_dir: &Path,
     remote: &str,
     updates: &[RefUpdate],
 ) -> Result<Vec<RefCheck>, PrePushError> {
+    let repo = git2::Repository::discover(repo_dir)?;
     let mut checks = Vec::new();
     let mut seen = HashSet::new();
     for update in updates {
         if update.is_deletion() {
             continue;
         }
-        let Ok(commit) = git(
-            repo_dir,
-            &[
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                &format!("{}^{{commit}}", update.local_sha),
-            ],
-        ) else {
+        // Tags may point at trees or blobs; only commits carry manifests to check.
+        let Ok(commit) = repo
+            .revparse_single(&update.local_sha)
+            .and_then(|o| o.peel_to_commit())
+        else {
             continue;
         };
-        let commit = commit.trim().to_string();
-        let changed = changed_files(repo_dir, remote, update, &commit)?;
+        let commit = commit.id().to_string();
+        let remote_known = !is_zero(&update.remote_sha)
+            && repo
+                .revparse_single(&update.remote_sha)
+                .and_then(|o| o.peel_to_commit())
+                .is_ok();
+        let changed = changed_files(repo_dir, remote, update, &commit, remote_known)?;
         if !seen.insert((commit.clone(), changed.clone())) {
             continue;
         }
-        let report = check_commit(repo_dir, &commit, &changed)?;
+        let report = check_commit(&repo, &commit, &changed)?;
         checks.push(RefCheck {
             update: update.clone(),
             commit,
@@ -157,16 +151,8 @@ fn changed_files(
     remote: &str,
     update: &RefUpdate,
     commit: &str,
+    remote_known: bool,
 ) -> Result<BTreeSet<String>, PrePushError> {
-    let remote_known = !is_zero(&update.remote_sha)
-        && git_ok(
-            repo,
-            &[
-                "cat-file",
-                "-e",
-                &format!("{}^{{commit}}", update.remote_sha),
-            ],
-        );
     let exclude = format!("^{}", update.remote_sha);
     let remotes = format!("--remotes={remote}");
     let mut args = vec![
@@ -195,11 +181,10 @@ fn changed_files(
 
 /// Validates what `changed` affects in `commit`'s tree.
 pub fn check_commit(
-    repo_dir: &Path,
+    repo: &git2::Repository,
     commit: &str,
     changed: &BTreeSet<String>,
 ) -> Result<Report, PrePushError> {
-    let repo = git2::Repository::discover(repo_dir)?;
     let tree = repo.find_commit(git2::Oid::from_str(commit)?)?.tree()?;
     let config = match tree.get_path(Path::new(crate::config::FILE_NAME)) {
         Ok(entry) => {
@@ -211,7 +196,7 @@ pub fn check_commit(
         }
         Err(_) => Config::default(),
     };
-    let set = FileSet::from_git_tree(&repo, &tree, &[])?;
+    let set = FileSet::from_git_tree(repo, &tree, &[])?;
     let in_tree: HashSet<&str> = set.files.iter().map(|f| &*f.display).collect();
 
     let roots = affected_roots(&set, changed);
@@ -221,14 +206,8 @@ pub fn check_commit(
         .filter(|p| in_tree.contains(p.as_str()))
         .cloned()
         .collect();
-    // Siblings are loaded so a changed file's duplicate in the same directory is seen.
     let mut selection = Selection {
-        files: set
-            .files
-            .iter()
-            .filter(|f| changed_dirs.contains(parent(&f.display)))
-            .map(|f| f.display.to_string())
-            .collect(),
+        files: report_files.clone(),
         roots: roots.clone(),
     };
     let options = |selection: &Selection| LoadOptions {
@@ -237,7 +216,13 @@ pub fn check_commit(
     };
     let mut manifests = load(&set, &options(&selection));
 
-    let extra = related_files(&set, &manifests, &selection, &mut report_files);
+    let mut extra = same_name_siblings(&set, &manifests, &selection, &changed_dirs);
+    extra.extend(related_files(
+        &set,
+        &manifests,
+        &selection,
+        &mut report_files,
+    ));
     if !extra.is_empty() {
         selection.files.extend(extra);
         manifests = load(&set, &options(&selection));
@@ -251,6 +236,40 @@ pub fn check_commit(
                 .any(|r| crate::manifest::tree::under(&d.file, r))
     });
     Ok(report)
+}
+
+/// Files beside the changed ones that mention a changed object's name: the only ones that can
+/// hold a duplicate of it in the same apply unit (a directory). A substring test on the bytes
+/// spares parsing the rest of the directory.
+fn same_name_siblings(
+    set: &FileSet,
+    manifests: &crate::manifest::Manifests,
+    selection: &Selection,
+    changed_dirs: &HashSet<&str>,
+) -> Vec<String> {
+    let names: HashSet<&str> = manifests.objects.iter().filter_map(|o| o.name()).collect();
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let wanted: Vec<bool> = set
+        .files
+        .iter()
+        .map(|f| {
+            changed_dirs.contains(parent(&f.display)) && !selection.files.contains(&*f.display)
+        })
+        .collect();
+    set.files
+        .iter()
+        .zip(set.read_wanted(&wanted))
+        .filter_map(|(f, bytes)| {
+            let bytes = bytes?.ok()?;
+            let text = String::from_utf8_lossy(&bytes);
+            names
+                .iter()
+                .any(|n| text.contains(n))
+                .then(|| f.display.to_string())
+        })
+        .collect()
 }
 
 /// Kustomize/Helm directories a change affects: those containing a changed file, those whose

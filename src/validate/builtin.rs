@@ -16,24 +16,47 @@ pub const KUBERNETES_VERSION: &str = "1.37";
 /// A built-in kind.
 #[derive(Debug, Clone, Copy)]
 pub struct Kind {
-    pub schema: SchemaId,
     pub namespaced: bool,
     /// The plural resource name (`deployments`).
     pub plural: &'static str,
+    index: usize,
 }
 
-pub struct Builtins {
+/// A compiled schema: its arena and root.
+pub struct Compiled {
     pub schemas: Schemas,
+    pub root: SchemaId,
+}
+
+/// The built-in kinds. Schemas are generated and compiled per kind on first use, so a run
+/// that sees three kinds pays for three (generating all 108 costs ~10 ms, which matters to a
+/// pre-push hook).
+pub struct Builtins {
     kinds: HashMap<(&'static str, &'static str), Kind>,
     groups: HashSet<&'static str>,
-    /// Schema of ObjectMeta, which custom resources share.
-    pub object_meta: SchemaId,
+    entries: Vec<Entry>,
+    compiled: Vec<OnceLock<Compiled>>,
+    object_meta: OnceLock<Compiled>,
 }
 
 impl Builtins {
     /// The built-in kind for an apiVersion and kind.
     pub fn kind(&self, api_version: &str, kind: &str) -> Option<Kind> {
         self.kinds.get(&(api_version, kind)).copied()
+    }
+
+    /// The schema of a built-in kind.
+    pub fn schema(&self, kind: Kind) -> &Compiled {
+        self.compiled[kind.index].get_or_init(|| compile(self.entries[kind.index].schema))
+    }
+
+    /// The schema of ObjectMeta, which custom resources share.
+    pub fn object_meta(&self) -> &Compiled {
+        self.object_meta.get_or_init(|| {
+            compile(|g| {
+                g.subschema_for::<k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>()
+            })
+        })
     }
 
     /// True when the API group belongs to Kubernetes itself (so an unknown kind in it is an
@@ -55,13 +78,24 @@ impl Builtins {
     }
 }
 
+type SchemaFn = fn(&mut SchemaGenerator) -> k8s_openapi::schemars::Schema;
+
+fn compile(schema: SchemaFn) -> Compiled {
+    let mut generator = SchemaGenerator::default();
+    let reference = schema(&mut generator);
+    let defs = generator.take_definitions(true);
+    let mut schemas = Schemas::default();
+    let root = schemas.compile(reference.as_value(), &defs);
+    Compiled { schemas, root }
+}
+
 struct Entry {
     api_version: &'static str,
     group: &'static str,
     kind: &'static str,
     plural: &'static str,
     scope: TypeId,
-    schema: fn(&mut SchemaGenerator) -> k8s_openapi::schemars::Schema,
+    schema: SchemaFn,
 }
 
 fn entry<T: Resource + JsonSchema + 'static>() -> Entry
@@ -78,43 +112,36 @@ where
     }
 }
 
-/// The built-in kinds, compiled on first use.
+/// The built-in kinds (their schemas compile on first use).
 pub fn builtins() -> &'static Builtins {
     static BUILTINS: OnceLock<Builtins> = OnceLock::new();
     BUILTINS.get_or_init(build)
 }
 
 fn build() -> Builtins {
-    let mut generator = SchemaGenerator::default();
-    let entries = entries();
-    let refs: Vec<_> = entries.iter().map(|e| (e.schema)(&mut generator)).collect();
-    let meta =
-        generator.subschema_for::<k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>();
-    let defs = generator.take_definitions(true);
-    let mut schemas = Schemas::default();
+    let entries: Vec<Entry> = entries()
+        .into_iter()
+        .filter(|e| e.scope != TypeId::of::<SubResourceScope>())
+        .collect();
     let mut kinds = HashMap::new();
     let mut groups = HashSet::new();
-    for (e, reference) in entries.iter().zip(refs) {
-        if e.scope == TypeId::of::<SubResourceScope>() {
-            continue;
-        }
-        let id = schemas.compile(reference.as_value(), &defs);
+    for (index, e) in entries.iter().enumerate() {
         kinds.insert(
             (e.api_version, e.kind),
             Kind {
-                schema: id,
                 namespaced: e.scope == TypeId::of::<NamespaceResourceScope>(),
                 plural: e.plural,
+                index,
             },
         );
         groups.insert(e.group);
     }
-    let object_meta = schemas.compile(meta.as_value(), &defs);
     Builtins {
-        schemas,
         kinds,
         groups,
-        object_meta,
+        compiled: entries.iter().map(|_| OnceLock::new()).collect(),
+        entries,
+        object_meta: OnceLock::new(),
     }
 }
 

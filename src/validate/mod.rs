@@ -223,9 +223,10 @@ pub fn check_object(obj: &Object, crds: &CrdIndex, config: &ValidationConfig) ->
     let mut path = String::new();
     let builtin = builtins.kind(api_version, kind);
     if let Some(k) = builtin {
+        let compiled = builtins.schema(k);
         schema::check(
-            &builtins.schemas,
-            k.schema,
+            &compiled.schemas,
+            compiled.root,
             target,
             &mut path,
             &mut violations,
@@ -300,9 +301,10 @@ pub fn check_object(obj: &Object, crds: &CrdIndex, config: &ValidationConfig) ->
         // Metadata is standard whatever the kind.
         if let Some(meta) = node.get("metadata") {
             let mut path = String::from("metadata");
+            let meta_schema = builtins.object_meta();
             schema::check(
-                &builtins.schemas,
-                builtins.object_meta,
+                &meta_schema.schemas,
+                meta_schema.root,
                 meta,
                 &mut path,
                 &mut violations,
@@ -369,8 +371,8 @@ fn check_custom(
         match e.key.as_str() {
             "apiVersion" | "kind" => {}
             "metadata" => schema::check(
-                &builtins.schemas,
-                builtins.object_meta,
+                &builtins.object_meta().schemas,
+                builtins.object_meta().root,
                 &e.value,
                 &mut path,
                 out,

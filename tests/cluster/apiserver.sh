@@ -7,6 +7,7 @@
 #   tests/cluster/apiserver.sh env     # print the export line if the cluster is up, else fail
 #   tests/cluster/apiserver.sh status  # say whether it is up (exit 0) or not (exit 1)
 #   tests/cluster/apiserver.sh down    # stop both, delete the state dir (keeps the binary)
+#   tests/cluster/apiserver.sh delete-ns NS  # delete a namespace for real (no controller-manager here)
 #
 # Use it as:   eval "$(tests/cluster/apiserver.sh up)"
 #
@@ -15,6 +16,7 @@
 #   KGO_STATE            state dir (default $KGO_CACHE/cluster): certs, tokens, kubeconfig, etcd data, logs, pids
 #   KGO_APISERVER_PORT   first port tried for the apiserver   (default 16443)
 #   KGO_ETCD_PORT        first port tried for etcd clients    (default 12379; peer port is +1)
+#   KGO_READY_TIMEOUT    seconds to wait for /readyz (default 60)
 #   KGO_KEEP_SRC=1       keep the extracted kubernetes source tree after a build
 #
 # Progress goes to stderr; only the export line goes to stdout.
@@ -36,11 +38,32 @@ as_root() {
   fi
 }
 
-# Serialise build/up/down across concurrent callers (e.g. parallel test binaries).
-with_lock() {
+# Serialise build (per cache) and up/down (per state dir) across concurrent
+# callers, e.g. parallel test binaries. fd 8/9 are closed in the daemons.
+with_build_lock() {
   mkdir -p "$CACHE"
-  exec 9>"$CACHE/.lock"
+  exec 8>"$CACHE/.build.lock"
+  flock 8
+}
+with_state_lock() {
+  mkdir -p "$(dirname "$STATE")"
+  exec 9>"$STATE.lock"
   flock 9
+}
+
+# daemonize LOGFILE PIDFILE CMD...: run CMD in its own session, stdin from
+# /dev/null, stdout/stderr appended to LOGFILE, every other inherited fd
+# closed (so it holds no lock and no caller pipe), pid written to PIDFILE.
+daemonize() {
+  local logf=$1 pidf=$2; shift 2
+  (
+    for fd in "/proc/$BASHPID/fd/"*; do
+      fd=${fd##*/}
+      case $fd in 0|1|2|255) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
+    done
+    exec setsid "$@" </dev/null >>"$logf" 2>&1
+  ) &
+  echo $! >"$pidf"
 }
 
 # ---------------------------------------------------------------- build ----
@@ -49,6 +72,7 @@ with_lock() {
 # from the existing deb entries (no host names hard-coded here).
 ensure_deb_src() {
   local codename out_sources out_list
+  # shellcheck disable=SC1091
   codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-}")"
   [ -n "$codename" ] || die "cannot read VERSION_CODENAME from /etc/os-release"
   out_sources=/etc/apt/sources.list.d/kubectl-gitops-deb-src.sources
@@ -113,10 +137,19 @@ BUILD_PKGS=(dpkg-dev golang-go rsync etcd-server golang-github-modern-go-reflect
 
 ensure_build_deps() {
   ensure_deb_src
-  log "apt-get update"
-  as_root apt-get update -qq >&2
-  log "apt-get install ${BUILD_PKGS[*]}"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${BUILD_PKGS[@]}" >&2
+  apt_install "${BUILD_PKGS[@]}"
+}
+
+# apt-get update + install, output to $CACHE/apt.log (shown on failure).
+apt_install() {
+  local aptlog="$CACHE/apt.log"
+  mkdir -p "$CACHE"
+  log "apt-get update && apt-get install $* (log: $aptlog)"
+  if ! { as_root apt-get update -q && as_root env DEBIAN_FRONTEND=noninteractive \
+           apt-get install -y -q --no-install-recommends "$@"; } >"$aptlog" 2>&1; then
+    tail -n 30 "$aptlog" >&2
+    die "apt-get failed, see $aptlog"
+  fi
 }
 
 # Runtime deps only (etcd, openssl, curl); used by `up` when the binary is cached.
@@ -127,9 +160,7 @@ ensure_runtime_deps() {
   command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)
   command -v kubectl >/dev/null 2>&1 || die "kubectl not found on PATH"
   if [ "${#missing[@]}" -gt 0 ]; then
-    log "installing ${missing[*]}"
-    as_root apt-get update -qq >&2
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    apt_install "${missing[@]}"
   fi
 }
 
@@ -145,7 +176,8 @@ cmd_build() {
   src="$(find "$WORK" -mindepth 1 -maxdepth 1 -type d -name 'kubernetes-*' | head -n1)"
   if [ -z "$src" ]; then
     log "apt-get source kubernetes (into $WORK)"
-    (cd "$WORK" && apt-get source -qq kubernetes >&2)
+    (cd "$WORK" && apt-get source -q kubernetes) >"$CACHE/apt-source.log" 2>&1 \
+      || { tail -n 30 "$CACHE/apt-source.log" >&2; die "apt-get source kubernetes failed"; }
     src="$(find "$WORK" -mindepth 1 -maxdepth 1 -type d -name 'kubernetes-*' | head -n1)"
     [ -n "$src" ] || die "apt-get source kubernetes produced no kubernetes-* directory"
   else
@@ -166,8 +198,11 @@ cmd_build() {
   done
 
   local buildlog="$CACHE/build.log"
-  log "make WHAT=cmd/kube-apiserver (takes ~8-10 min on 2 cores; log: $buildlog)"
-  if ! (cd "$src" && env GOFLAGS=-mod=vendor GOTOOLCHAIN=local \
+  # hack/lib/init.sh of 1.20 forces GO111MODULE=off and builds in a GOPATH
+  # it lays out under _output/, so vendor/ is used as is; GOFLAGS is cleared
+  # so that a user's -mod=... cannot break that GOPATH-mode build.
+  log "make WHAT=cmd/kube-apiserver (takes ~4-10 min on 2 cores; log: $buildlog)"
+  if ! (cd "$src" && env GOFLAGS= GOTOOLCHAIN=local \
           KUBE_VERBOSE=1 make WHAT=cmd/kube-apiserver) >"$buildlog" 2>&1; then
     tail -n 40 "$buildlog" >&2
     die "build failed, see $buildlog"
@@ -189,20 +224,21 @@ cmd_build() {
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 pick_port() {  # first free port at $1, $1+step, ...
-  local p=$1 step=${2:-10} i
-  for i in $(seq 1 100); do
+  local p=$1 step=${2:-10} _
+  for _ in $(seq 1 100); do
     if ! port_in_use "$p" && ! port_in_use $((p + 1)); then echo "$p"; return 0; fi
     p=$((p + step))
   done
   die "no free port found near $1"
 }
 
-pid_alive() {  # pidfile, expected command substring
-  local pidf=$1 want=$2 pid
+pid_alive() {  # pidfile, expected program name (basename of argv[0])
+  local pidf=$1 want=$2 pid argv0
   [ -f "$pidf" ] || return 1
   pid="$(cat "$pidf")"
   [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$want"
+  argv0="$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n1)" || return 1
+  [ "${argv0##*/}" = "$want" ]
 }
 
 load_ports() {
@@ -220,13 +256,13 @@ api_healthy() {
 
 export_line() { printf 'export KUBECONFIG=%q\n' "$STATE/kubeconfig"; }
 
-stop_pid() {  # pidfile, expected command substring
-  local pidf=$1 want=$2 pid i
+stop_pid() {  # pidfile, expected program name
+  local pidf=$1 want=$2 pid _
   if pid_alive "$pidf" "$want"; then
     pid="$(cat "$pidf")"
     log "stopping $want (pid $pid)"
     kill "$pid" 2>/dev/null || true
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
       [ -d "/proc/$pid" ] || break
       sleep 0.2
     done
@@ -312,7 +348,7 @@ start_etcd() {
   local extra=()
   if etcd --help 2>&1 | grep -q -- '--unsafe-no-fsync'; then extra+=(--unsafe-no-fsync); fi
   log "starting etcd on 127.0.0.1:$ETCD_PORT (log: $STATE/etcd.log)"
-  setsid etcd \
+  daemonize "$STATE/etcd.log" "$STATE/etcd.pid" etcd \
     --name kgo \
     --data-dir "$STATE/etcd-data" \
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
@@ -322,11 +358,10 @@ start_etcd() {
     --initial-cluster "kgo=http://127.0.0.1:$ETCD_PEER_PORT" \
     --initial-cluster-state new \
     --quota-backend-bytes 2147483648 \
-    "${extra[@]}" \
-    </dev/null >>"$STATE/etcd.log" 2>&1 &
-  echo $! >"$STATE/etcd.pid"
-  local i
-  for i in $(seq 1 100); do
+    --logger zap --log-outputs stderr \
+    "${extra[@]}"
+  local _
+  for _ in $(seq 1 100); do
     if curl -fsS --max-time 2 "http://127.0.0.1:$ETCD_PORT/health" 2>/dev/null | grep -q '"health":"true"'; then
       return 0
     fi
@@ -346,9 +381,10 @@ DISABLED_ADMISSION="ServiceAccount,DefaultStorageClass,StorageObjectInUseProtect
 start_apiserver() {
   pid_alive "$STATE/kube-apiserver.pid" kube-apiserver && return 0
   log "starting kube-apiserver on https://127.0.0.1:$APISERVER_PORT (log: $STATE/kube-apiserver.log)"
-  setsid "$BIN" \
+  daemonize "$STATE/kube-apiserver.log" "$STATE/kube-apiserver.pid" "$BIN" \
     --bind-address=127.0.0.1 \
     --advertise-address=127.0.0.1 \
+    --endpoint-reconciler-type=none \
     --secure-port="$APISERVER_PORT" \
     --insecure-port=0 \
     --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
@@ -368,9 +404,7 @@ start_apiserver() {
     --allow-privileged=true \
     --profiling=false \
     --logtostderr=true \
-    --v=1 \
-    </dev/null >>"$STATE/kube-apiserver.log" 2>&1 &
-  echo $! >"$STATE/kube-apiserver.pid"
+    --v=1
 }
 
 wait_ready() {
@@ -420,14 +454,14 @@ EOF
 }
 
 cmd_up() {
-  with_lock
+  with_state_lock
   if api_healthy; then
     log "already up: https://127.0.0.1:$APISERVER_PORT"
     export_line
     return 0
   fi
   local t0=$SECONDS
-  [ -x "$BIN" ] || cmd_build
+  [ -x "$BIN" ] || { with_build_lock; cmd_build; }
   ensure_runtime_deps
   mkdir -p "$STATE"
   chmod 700 "$STATE"
@@ -463,8 +497,29 @@ cmd_status() {
   fi
 }
 
+# There is no kube-controller-manager, so a deleted namespace stays
+# Terminating forever. delete-ns does the namespace controller's job: mark it
+# deleted, delete everything in it, then clear the "kubernetes" finalizer so
+# the name can be reused at once. Never waits on anything.
+cmd_delete_ns() {
+  local ns=${1:-}
+  [ -n "$ns" ] || die "usage: $0 delete-ns NAMESPACE"
+  api_healthy || die "cluster is not up (run: $0 up)"
+  local k=(kubectl --kubeconfig "$STATE/kubeconfig" --context local-admin)
+  "${k[@]}" delete namespace "$ns" --wait=false --ignore-not-found >&2
+  local types
+  types="$("${k[@]}" api-resources --namespaced --verbs=list,delete -o name | paste -sd, -)"
+  "${k[@]}" -n "$ns" delete "$types" --all --wait=false --ignore-not-found 2>&1 \
+    | grep -v -e '^Warning:' -e '^No resources found' >&2 || true
+  if "${k[@]}" get namespace "$ns" >/dev/null 2>&1; then
+    printf '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"%s"},"spec":{"finalizers":[]}}' "$ns" \
+      | "${k[@]}" replace --raw "/api/v1/namespaces/$ns/finalize" -f - >/dev/null
+  fi
+  log "namespace $ns deleted"
+}
+
 cmd_down() {
-  with_lock
+  with_state_lock
   stop_pid "$STATE/kube-apiserver.pid" kube-apiserver
   stop_pid "$STATE/etcd.pid" etcd
   if [ -d "$STATE" ]; then
@@ -478,11 +533,17 @@ cmd_down() {
   log "down"
 }
 
-case "${1:-}" in
-  build)  with_lock; cmd_build ;;
-  up)     cmd_up ;;
-  down)   cmd_down ;;
-  env)    cmd_env ;;
-  status) cmd_status ;;
-  *) echo "usage: $0 {build|up|down|env|status}" >&2; exit 2 ;;
-esac
+main() {
+  case "${1:-}" in
+    build)  with_build_lock; cmd_build ;;
+    up)     cmd_up ;;
+    down)   cmd_down ;;
+    env)    cmd_env ;;
+    status) cmd_status ;;
+    delete-ns) shift; cmd_delete_ns "$@" ;;
+    *) echo "usage: $0 {build|up|down|env|status|delete-ns NAMESPACE}" >&2; exit 2 ;;
+  esac
+}
+
+# One line, so that bash has read all it will ever run before it starts.
+main "$@"; exit

@@ -311,6 +311,41 @@ spec:
 }
 
 #[test]
+fn a_duplicate_of_an_unchanged_file_in_the_same_directory_is_rejected() {
+    let (repo, _remote) = pushed_repo();
+    repo.write(
+        "apps/other.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n",
+    );
+    repo.commit_all("settings");
+    let out = git_output(repo.path(), &["push", "-q", "origin", "main"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    repo.write(
+        "apps/more.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\n",
+    );
+    repo.commit_all("same object again");
+    let out = git_output(repo.path(), &["push", "origin", "main"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("ConfigMap/settings is defined twice") && err.contains("apps/more.yaml"),
+        "{err}"
+    );
+
+    // The same object in a sibling directory (another apply unit) is fine.
+    repo.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    repo.write(
+        "overlays/prod/settings.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n",
+    );
+    repo.commit_all("prod settings");
+    let out = git_output(repo.path(), &["push", "-q", "origin", "main"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
 fn hook_refuses_garbage_input_with_exit_2() {
     let repo = Repo::new();
     let out = repo
