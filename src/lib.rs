@@ -1,8 +1,10 @@
 //! kubectl-gitops: the Git side of a GitOps loop.
 
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod diagnostic;
+pub mod diff;
 pub mod hooks;
 pub mod manifest;
 pub mod validate;

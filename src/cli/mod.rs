@@ -5,7 +5,9 @@ use std::io::Write;
 
 use clap::{Args, Parser, Subcommand};
 
+pub mod diff;
 pub mod hooks;
+pub mod status;
 pub mod validate;
 
 /// How a command ended when it did its job. The numbers are the process exit codes.
@@ -54,11 +56,17 @@ pub struct GlobalArgs {
     /// Run as if started in DIR (like `git -C`).
     #[arg(short = 'C', long = "repo", global = true, value_name = "DIR")]
     pub repo: Option<std::path::PathBuf>,
+    /// How long each API request may take (`30s`, `500ms`, `2m`; `0` waits forever)
+    /// [default: 30s].
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub request_timeout: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Validate(validate::ValidateArgs),
+    Status(status::StatusArgs),
+    Diff(diff::DiffArgs),
     Hooks(hooks::HooksArgs),
     Hook(hooks::HookArgs),
 }
@@ -71,6 +79,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
     match cli.command {
         Command::Validate(args) => validate::run(args, &cli.global),
+        Command::Status(args) => status::run(args, &cli.global),
+        Command::Diff(args) => diff::run(args, &cli.global),
         Command::Hooks(args) => hooks::run_hooks(args, &cli.global),
         Command::Hook(args) => hooks::run_hook(args, &cli.global),
     }

@@ -399,7 +399,7 @@ start_apiserver() {
     --service-account-signing-key-file="$STATE/sa.key" \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --api-audiences=https://kubernetes.default.svc.cluster.local \
-    --service-cluster-ip-range=10.0.0.0/24 \
+    --service-cluster-ip-range=10.96.0.0/16 \
     --disable-admission-plugins="$DISABLED_ADMISSION" \
     --allow-privileged=true \
     --profiling=false \

@@ -1,0 +1,485 @@
+//! The API client: built from the kubeconfig (`--kubeconfig`, `KUBECONFIG` lists,
+//! `~/.kube/config`, in-cluster), with a per-request timeout, and errors sorted into what
+//! the user can act on (unreachable, timed out, bad credentials, forbidden, server failure).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use serde_json::Value;
+
+/// Where to find the cluster.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectOptions {
+    /// A kubeconfig file; otherwise `KUBECONFIG` (a list), then `~/.kube/config`.
+    pub kubeconfig: Option<PathBuf>,
+    /// The context; otherwise the kubeconfig's current context.
+    pub context: Option<String>,
+    /// The longest any one request may take; `None` waits forever.
+    pub request_timeout: Option<Duration>,
+}
+
+/// A connection to one API server.
+#[derive(Clone)]
+pub struct Cluster {
+    client: kube::Client,
+    /// The context name (or `in-cluster`).
+    pub context: String,
+    /// The API server URL.
+    pub server: String,
+    /// The context's namespace (`default` when it names none).
+    pub default_namespace: String,
+    timeout: Option<Duration>,
+}
+
+/// Why the cluster could not be used at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// No kubeconfig could be read or it is invalid.
+    #[error("cannot load the kubeconfig{}: set KUBECONFIG or pass --kubeconfig", .path.as_deref().map(|p| format!(" {p}")).unwrap_or_default())]
+    Kubeconfig {
+        path: Option<String>,
+        source: kube::config::KubeconfigError,
+    },
+    /// No kubeconfig, and the in-cluster service account could not be used either.
+    #[error(
+        "no kubeconfig, and the in-cluster service account cannot be used: set KUBECONFIG or pass --kubeconfig"
+    )]
+    InCluster {
+        source: kube::config::InClusterError,
+    },
+    /// The requested context is not in the kubeconfig.
+    #[error("context {context:?} is not in the kubeconfig (contexts: {known})")]
+    UnknownContext { context: String, known: String },
+    /// The kubeconfig has no current context and none was given.
+    #[error("the kubeconfig has no current context: pass --context")]
+    NoContext,
+    /// The client could not be built from the kubeconfig (TLS material, proxy, auth plugin).
+    #[error("cannot set up a client for context {context}")]
+    Client {
+        context: String,
+        source: kube::Error,
+    },
+    /// The credentials could not be obtained (exec plugin, OIDC, token file).
+    #[error(
+        "cannot get credentials for context {context}: check the kubeconfig's user (exec plugin, token, certificate)"
+    )]
+    Credentials {
+        context: String,
+        source: kube::Error,
+    },
+    /// The server could not be reached.
+    #[error(
+        "cannot reach the Kubernetes API server at {server}: is the cluster running, and is --context right?"
+    )]
+    Unreachable { server: String, source: kube::Error },
+    /// The server did not answer in time.
+    #[error(
+        "the Kubernetes API server at {server} did not answer within {after:?} while {doing} (raise --request-timeout, or check the cluster)"
+    )]
+    Timeout {
+        server: String,
+        after: Duration,
+        doing: String,
+    },
+    /// The server rejected the credentials (401).
+    #[error(
+        "the API server at {server} rejected the credentials of context {context} (401 Unauthorized): log in again or fix the kubeconfig's user"
+    )]
+    Unauthorized {
+        server: String,
+        context: String,
+        message: String,
+    },
+    /// The user may not do something the command needs (403).
+    #[error("forbidden while {doing}: {message}")]
+    Forbidden { doing: String, message: String },
+    /// The server failed (5xx).
+    #[error("the API server at {server} failed while {doing}: {code} {message}")]
+    Server {
+        server: String,
+        doing: String,
+        code: u16,
+        message: String,
+    },
+    /// Any other error status for a request that has to succeed.
+    #[error("the API server refused while {doing}: {code} {message}")]
+    Refused {
+        doing: String,
+        code: u16,
+        message: String,
+    },
+    /// The answer could not be understood.
+    #[error("unexpected answer from the API server at {server} while {doing}")]
+    Protocol {
+        server: String,
+        doing: String,
+        source: kube::Error,
+    },
+}
+
+/// A request that failed: either with an error status the caller may handle (404, 403, 409,
+/// 422), or in a way that stops the command.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// The server answered with an error status that is not fatal in itself.
+    #[error("{code} {message}")]
+    Status {
+        code: u16,
+        /// `NotFound`, `Forbidden`, `Invalid`, `Conflict`...
+        reason: String,
+        message: String,
+        /// The kind of the missing thing for 404s (`namespaces` when the namespace is).
+        details_kind: String,
+    },
+    /// The command cannot go on.
+    #[error(transparent)]
+    Fatal(#[from] ClusterError),
+}
+
+impl RequestError {
+    /// Turns a status the caller does not handle into a fatal error.
+    pub fn fatal(self, doing: &str) -> ClusterError {
+        match self {
+            RequestError::Fatal(e) => e,
+            RequestError::Status {
+                code: 403, message, ..
+            } => ClusterError::Forbidden {
+                doing: doing.to_string(),
+                message,
+            },
+            RequestError::Status { code, message, .. } => ClusterError::Refused {
+                doing: doing.to_string(),
+                code,
+                message,
+            },
+        }
+    }
+
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            RequestError::Status { code, .. } => Some(*code),
+            RequestError::Fatal(_) => None,
+        }
+    }
+}
+
+impl Cluster {
+    /// Builds a client from the kubeconfig. Nothing is sent yet.
+    pub async fn connect(options: &ConnectOptions) -> Result<Cluster, ClusterError> {
+        let shown = options.kubeconfig.as_ref().map(|p| p.display().to_string());
+        let kubeconfig =
+            match &options.kubeconfig {
+                Some(path) => Some(Kubeconfig::read_from(path).map_err(|source| {
+                    ClusterError::Kubeconfig {
+                        path: shown.clone(),
+                        source,
+                    }
+                })?),
+                None => match Kubeconfig::read() {
+                    Ok(k) => Some(k),
+                    // Inside a pod without a kubeconfig the service account is the way in.
+                    Err(_) if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() => None,
+                    Err(source) => return Err(ClusterError::Kubeconfig { path: None, source }),
+                },
+            };
+        let (mut config, context) = match kubeconfig {
+            Some(kubeconfig) => {
+                let context = match &options.context {
+                    Some(c) => c.clone(),
+                    None => kubeconfig
+                        .current_context
+                        .clone()
+                        .ok_or(ClusterError::NoContext)?,
+                };
+                if !kubeconfig.contexts.iter().any(|c| c.name == context) {
+                    let known: Vec<&str> = kubeconfig
+                        .contexts
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect();
+                    return Err(ClusterError::UnknownContext {
+                        context,
+                        known: if known.is_empty() {
+                            "none".into()
+                        } else {
+                            known.join(", ")
+                        },
+                    });
+                }
+                let kube_options = KubeConfigOptions {
+                    context: Some(context.clone()),
+                    ..KubeConfigOptions::default()
+                };
+                let config = kube::Config::from_custom_kubeconfig(kubeconfig, &kube_options)
+                    .await
+                    .map_err(|source| ClusterError::Kubeconfig {
+                        path: shown.clone(),
+                        source,
+                    })?;
+                (config, context)
+            }
+            None => {
+                let config = kube::Config::incluster()
+                    .map_err(|source| ClusterError::InCluster { source })?;
+                (config, "in-cluster".to_string())
+            }
+        };
+        if let Some(timeout) = options.request_timeout {
+            config.connect_timeout = Some(timeout);
+            config.read_timeout = Some(timeout);
+            config.write_timeout = Some(timeout);
+            // Count the read timeout from the request, not from when a pooled connection
+            // went idle.
+            config.reset_reader_on_write = true;
+        }
+        let server = config.cluster_url.to_string();
+        let default_namespace = config.default_namespace.clone();
+        let client = kube::Client::try_from(config).map_err(|source| ClusterError::Client {
+            context: context.clone(),
+            source,
+        })?;
+        Ok(Cluster {
+            client,
+            context,
+            server: server.trim_end_matches('/').to_string(),
+            default_namespace,
+            timeout: options.request_timeout,
+        })
+    }
+
+    /// A cluster over an existing client (a test double or a custom transport).
+    pub fn from_client(client: kube::Client, server: &str, timeout: Option<Duration>) -> Cluster {
+        Cluster {
+            default_namespace: client.default_namespace().to_string(),
+            client,
+            context: "test".into(),
+            server: server.to_string(),
+            timeout,
+        }
+    }
+
+    /// GETs a path (`/apis/apps/v1/namespaces/x/deployments`) as JSON.
+    pub async fn get(&self, path: &str, doing: &str) -> Result<Value, RequestError> {
+        let request = http::Request::get(path)
+            .header(http::header::ACCEPT, "application/json")
+            .body(Vec::new())
+            .expect("a GET with a path is a valid request");
+        self.send(request, doing).await
+    }
+
+    /// A server-side apply of `body` at `path` with `dryRun=All` and `force=true`: what the
+    /// object would be after `kubectl apply --server-side --force-conflicts`, never saved.
+    pub async fn apply_dry_run(
+        &self,
+        path: &str,
+        body: &Value,
+        field_manager: &str,
+        doing: &str,
+    ) -> Result<Value, RequestError> {
+        let uri = format!(
+            "{path}?dryRun=All&force=true&fieldManager={}",
+            super::live::encode_query(field_manager)
+        );
+        let request = http::Request::patch(uri)
+            .header(http::header::ACCEPT, "application/json")
+            .header(http::header::CONTENT_TYPE, "application/apply-patch+yaml")
+            .body(serde_json::to_vec(body).expect("JSON values serialise"))
+            .expect("a PATCH with a path is a valid request");
+        self.send(request, doing).await
+    }
+
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        doing: &str,
+    ) -> Result<Value, RequestError> {
+        let call = self.client.request::<Value>(request);
+        let result = match self.timeout {
+            Some(after) => match tokio::time::timeout(after, call).await {
+                Ok(result) => result,
+                Err(_) => {
+                    return Err(RequestError::Fatal(ClusterError::Timeout {
+                        server: self.server.clone(),
+                        after,
+                        doing: doing.to_string(),
+                    }));
+                }
+            },
+            None => call.await,
+        };
+        result.map_err(|e| self.classify(e, doing))
+    }
+
+    fn classify(&self, error: kube::Error, doing: &str) -> RequestError {
+        match error {
+            kube::Error::Api(status) => {
+                let code = status.code;
+                let message = status.message.clone();
+                match code {
+                    401 => ClusterError::Unauthorized {
+                        server: self.server.clone(),
+                        context: self.context.clone(),
+                        message,
+                    }
+                    .into(),
+                    500..=599 => ClusterError::Server {
+                        server: self.server.clone(),
+                        doing: doing.to_string(),
+                        code,
+                        message: first_line(&message),
+                    }
+                    .into(),
+                    _ => RequestError::Status {
+                        code,
+                        reason: status.reason.clone(),
+                        message,
+                        details_kind: status
+                            .details
+                            .as_ref()
+                            .map(|d| d.kind.clone())
+                            .unwrap_or_default(),
+                    },
+                }
+            }
+            kube::Error::Auth(_) => ClusterError::Credentials {
+                context: self.context.clone(),
+                source: error,
+            }
+            .into(),
+            kube::Error::SerdeError(_) | kube::Error::FromUtf8(_) => ClusterError::Protocol {
+                server: self.server.clone(),
+                doing: doing.to_string(),
+                source: error,
+            }
+            .into(),
+            other if timed_out(&other) => ClusterError::Timeout {
+                server: self.server.clone(),
+                after: self.timeout.unwrap_or_default(),
+                doing: doing.to_string(),
+            }
+            .into(),
+            other => ClusterError::Unreachable {
+                server: self.server.clone(),
+                source: other,
+            }
+            .into(),
+        }
+    }
+}
+
+/// True when a transport error is a timeout (from the connector or the read timeout).
+fn timed_out(error: &kube::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+fn first_line(text: &str) -> String {
+    text.lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use kube::client::Body;
+
+    /// A cluster whose API server is a function of (method, path) to (status, JSON body).
+    pub fn mock(
+        answer: impl Fn(&str, &str) -> (u16, String) + Send + Sync + Clone + 'static,
+    ) -> Cluster {
+        let service = tower::service_fn(move |request: http::Request<Body>| {
+            let answer = answer.clone();
+            async move {
+                let method = request.method().to_string();
+                let path = request
+                    .uri()
+                    .path_and_query()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default();
+                let (code, body) = answer(&method, &path);
+                Ok::<_, std::convert::Infallible>(
+                    http::Response::builder()
+                        .status(code)
+                        .body(Body::from(body.into_bytes()))
+                        .expect("valid response"),
+                )
+            }
+        });
+        Cluster::from_client(
+            kube::Client::new(service, "default"),
+            "https://mock",
+            Some(Duration::from_secs(5)),
+        )
+    }
+
+    pub fn status(code: u16, reason: &str, message: &str) -> String {
+        serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+            "code": code, "reason": reason, "message": message})
+        .to_string()
+    }
+
+    #[tokio::test]
+    async fn sorts_errors_by_what_the_user_can_do() {
+        let cluster = mock(|_, path| match path {
+            "/unauthorized" => (401, status(401, "Unauthorized", "Unauthorized")),
+            "/forbidden" => (403, status(403, "Forbidden", "deployments is forbidden")),
+            "/broken" => (500, status(500, "InternalError", "etcd is down\nmore")),
+            "/missing" => (404, status(404, "NotFound", "not found")),
+            _ => (200, "{\"ok\": true}".into()),
+        });
+        assert!(matches!(
+            cluster.get("/unauthorized", "x").await,
+            Err(RequestError::Fatal(ClusterError::Unauthorized { .. }))
+        ));
+        let forbidden = cluster.get("/forbidden", "x").await.expect_err("403");
+        assert_eq!(forbidden.code(), Some(403));
+        assert!(matches!(
+            forbidden.fatal("listing"),
+            ClusterError::Forbidden { .. }
+        ));
+        match cluster.get("/broken", "listing things").await {
+            Err(RequestError::Fatal(e @ ClusterError::Server { .. })) => {
+                assert_eq!(
+                    e.to_string(),
+                    "the API server at https://mock failed while listing things: 500 etcd is down"
+                );
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(
+            cluster.get("/missing", "x").await.expect_err("404").code(),
+            Some(404)
+        );
+        assert_eq!(cluster.get("/ok", "x").await.expect("200")["ok"], true);
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_times_out() {
+        let service = tower::service_fn(|_: http::Request<Body>| async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok::<_, std::convert::Infallible>(http::Response::new(Body::from(Vec::new())))
+        });
+        let cluster = Cluster::from_client(
+            kube::Client::new(service, "default"),
+            "https://mock",
+            Some(Duration::from_millis(50)),
+        );
+        assert!(matches!(
+            cluster.get("/api", "discovering").await,
+            Err(RequestError::Fatal(ClusterError::Timeout { .. }))
+        ));
+    }
+}

@@ -1,0 +1,1139 @@
+//! `status` and `diff` against a Kubernetes API server.
+//!
+//! Tests marked `#[ignore]` need a real cluster: they read `KUBECONFIG` (run
+//! `eval "$(tests/cluster/apiserver.sh up)"`, or point it at any cluster where you may create
+//! namespaces), create their own uniquely named namespace and delete it. The fault tests at the
+//! end need no cluster: they start tiny local servers that refuse, fail or never answer.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::common::{Repo, stderr, stdout};
+
+const NEEDS_CLUSTER: &str = "needs a cluster: run tests/cluster/apiserver.sh up";
+
+fn kubeconfig() -> String {
+    std::env::var("KUBECONFIG")
+        .ok()
+        .filter(|k| !k.is_empty())
+        .unwrap_or_else(|| panic!("KUBECONFIG is not set; {NEEDS_CLUSTER}"))
+}
+
+fn kubectl_with(config: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new("kubectl");
+    cmd.args(args).env("KUBECONFIG", config);
+    if let Some(input) = stdin {
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("kubectl runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+        return child.wait_with_output().expect("kubectl finishes");
+    }
+    cmd.output().expect("kubectl runs")
+}
+
+/// Runs kubectl with the test cluster's kubeconfig; panics when it fails.
+fn kubectl(args: &[&str]) -> String {
+    let out = kubectl_with(&kubeconfig(), args, None);
+    assert!(
+        out.status.success(),
+        "kubectl {args:?} failed: {}",
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
+fn kubectl_apply(manifest: &str, extra: &[&str]) {
+    let mut args = vec!["apply", "-f", "-"];
+    args.extend_from_slice(extra);
+    let out = kubectl_with(&kubeconfig(), &args, Some(manifest));
+    assert!(
+        out.status.success(),
+        "kubectl apply failed: {}",
+        stderr(&out)
+    );
+}
+
+/// A namespace of its own, deleted when the test ends (without waiting: a cluster without a
+/// controller manager never finishes deleting namespaces).
+struct Namespace {
+    name: String,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .subsec_nanos();
+    format!(
+        "{prefix}-{}-{}-{nanos:x}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+impl Namespace {
+    fn new() -> Namespace {
+        let name = unique("kgo");
+        kubectl(&["create", "namespace", &name]);
+        Namespace { name }
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = kubectl_with(
+            &kubeconfig(),
+            &["delete", "namespace", &self.name, "--wait=false"],
+            None,
+        );
+    }
+}
+
+/// A kubeconfig for the current context that acts as `user` (impersonation), so RBAC can be
+/// tested on any cluster whose admin may impersonate.
+fn impersonating(dir: &Path, user: &str) -> PathBuf {
+    let raw = kubectl(&[
+        "config",
+        "view",
+        "--raw",
+        "--minify",
+        "--flatten",
+        "-o",
+        "json",
+    ]);
+    let mut config: Value = serde_json::from_str(&raw).expect("kubeconfig JSON");
+    config["users"][0]["user"]["as"] = json!(user);
+    let path = dir.join(format!("kubeconfig-{user}.json"));
+    std::fs::write(&path, config.to_string()).expect("write kubeconfig");
+    path
+}
+
+/// A kubeconfig for the current cluster with another user entry.
+fn with_user(dir: &Path, name: &str, user: Value) -> PathBuf {
+    let raw = kubectl(&[
+        "config",
+        "view",
+        "--raw",
+        "--minify",
+        "--flatten",
+        "-o",
+        "json",
+    ]);
+    let mut config: Value = serde_json::from_str(&raw).expect("kubeconfig JSON");
+    config["users"][0]["user"] = user;
+    let path = dir.join(format!("kubeconfig-{name}.json"));
+    std::fs::write(&path, config.to_string()).expect("write kubeconfig");
+    path
+}
+
+/// Gives `user` read-only access (get/list/watch, no patch) in a namespace.
+fn grant_read_only(ns: &str, user: &str) {
+    kubectl_apply(
+        &format!(
+            "apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: read-only, namespace: {ns}}}
+rules:
+- apiGroups: [\"*\"]
+  resources: [\"*\"]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: read-only, namespace: {ns}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: read-only}}
+subjects:
+- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: {user}}}
+"
+        ),
+        &[],
+    );
+}
+
+/// The binary run in a repository against the test cluster.
+fn run(repo: &Repo, config: &str, args: &[&str]) -> Output {
+    repo.run()
+        .env("KUBECONFIG", config)
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+const SECRET_VALUES: &[&str] = &[
+    "s3cr3t-from-git",
+    "czNjcjN0LWZyb20tZ2l0",
+    "changed-live-value",
+    "Y2hhbmdlZC1saXZlLXZhbHVl",
+];
+
+fn assert_no_secret_values(text: &str) {
+    for value in SECRET_VALUES {
+        assert!(
+            !text.contains(value),
+            "secret value {value} leaked:\n{text}"
+        );
+    }
+}
+
+/// An app written the way people write them: quantities in other spellings, int ports,
+/// empty maps, `stringData`. The Service carries `protocol` because v1.20's server-side apply
+/// cannot merge ports without it, and is headless so that it takes no address from a test
+/// cluster's small service range (namespaces there are never fully deleted).
+fn app(ns: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: {ns}
+  labels:
+    app.kubernetes.io/instance: shop-{ns}
+  annotations: {{}}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {{app: web}}
+  template:
+    metadata:
+      labels: {{app: web}}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.25
+        env:
+        - name: MODE
+          value: production
+        ports:
+        - containerPort: 8080
+        resources:
+          limits: {{cpu: 1000m, memory: 1024Mi}}
+          requests: {{cpu: 250m, memory: 0.0625Gi}}
+        readinessProbe:
+          httpGet: {{path: /healthz, port: 8080}}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: {ns}
+  labels:
+    app.kubernetes.io/instance: shop-{ns}
+spec:
+  clusterIP: None
+  selector: {{app: web}}
+  ports:
+  - port: 80
+    targetPort: 8080
+    protocol: TCP
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: db
+  namespace: {ns}
+  labels:
+    app.kubernetes.io/instance: shop-{ns}
+stringData:
+  password: s3cr3t-from-git
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: {ns}
+  labels:
+    app.kubernetes.io/instance: shop-{ns}
+data:
+  level: info
+"
+    )
+}
+
+fn object<'a>(json: &'a Value, kind: &str, name: &str) -> &'a Value {
+    json["clusters"][0]["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .find(|o| o["kind"] == kind && o["name"] == name)
+        .unwrap_or_else(|| panic!("{kind}/{name} in {json}"))
+}
+
+#[test]
+#[ignore = "needs a cluster: run tests/cluster/apiserver.sh up"]
+fn in_sync_then_live_edits_are_reported_by_diff_and_status() {
+    let config = kubeconfig();
+    let ns = Namespace::new();
+    let repo = Repo::new();
+    repo.write("apps/shop.yaml", &app(&ns.name));
+    repo.commit_all("shop");
+    let out = kubectl_with(
+        &config,
+        &[
+            "apply",
+            "--server-side",
+            "-f",
+            &repo.path().join("apps").display().to_string(),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // Applied exactly: no spurious differences, everything Synced, also when every object
+    // goes through the server-side dry-run.
+    for args in [&["diff"][..], &["diff", "--dry-run-all"]] {
+        let out = run(&repo, &config, args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert_eq!(stdout(&out), "");
+    }
+    let out = run(&repo, &config, &["diff", "--dry-run-all", "-o", "json"]);
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let methods: Vec<&str> = json["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .map(|o| o["method"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(methods, vec!["server-side-dry-run"; 4], "{json}");
+    let out = run(&repo, &config, &["status", "--exit-code", "-o", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    for o in json["clusters"][0]["objects"].as_array().expect("objects") {
+        assert_eq!(o["sync"], "Synced", "{o}");
+    }
+    assert_eq!(
+        object(&json, "Deployment", "web")["images"],
+        json!(["nginx:1.25"])
+    );
+
+    // Live edits to fields Git sets, a deleted object, and an extra tracked object.
+    let n = ns.name.as_str();
+    kubectl(&["-n", n, "set", "image", "deployment/web", "web=nginx:1.26"]);
+    kubectl(&["-n", n, "scale", "deployment/web", "--replicas=5"]);
+    kubectl(&["-n", n, "set", "env", "deployment/web", "MODE=debug"]);
+    kubectl(&["-n", n, "label", "service/web", "tier=edge"]);
+    kubectl(&[
+        "-n",
+        n,
+        "label",
+        "service/web",
+        &format!("app.kubernetes.io/instance=shop-{n}-edited"),
+        "--overwrite",
+    ]);
+    kubectl(&[
+        "-n",
+        n,
+        "patch",
+        "secret",
+        "db",
+        "-p",
+        r#"{"data":{"password":"Y2hhbmdlZC1saXZlLXZhbHVl"}}"#,
+    ]);
+    kubectl(&["-n", n, "delete", "configmap", "settings"]);
+    kubectl(&[
+        "-n",
+        n,
+        "create",
+        "configmap",
+        "leftover",
+        "--from-literal=k=v",
+    ]);
+    kubectl(&[
+        "-n",
+        n,
+        "label",
+        "configmap",
+        "leftover",
+        &format!("app.kubernetes.io/instance=shop-{n}"),
+    ]);
+    kubectl(&["-n", n, "create", "configmap", "unrelated"]);
+
+    let out = run(&repo, &config, &["diff"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    for expected in [
+        "-        image: nginx:1.26",
+        "+        image: nginx:1.25",
+        "-  replicas: 5",
+        "+  replicas: 2",
+        "-          value: debug",
+        "+          value: production",
+        &format!("+    app.kubernetes.io/instance: shop-{n}\n"),
+        "-  password: \"*** (before)\"",
+        "+  password: \"*** (after)\"",
+        "# Secret Secret/",
+        &format!("+++ MERGED/v1.ConfigMap.{n}.settings"),
+        "+  level: info",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(!text.contains("generation"), "no generation noise:\n{text}");
+    assert!(
+        !text.contains("-    tier: edge"),
+        "labels Git does not set are not removed:\n{text}"
+    );
+    assert!(!text.contains("leftover"), "{text}");
+    assert_no_secret_values(&text);
+    assert_no_secret_values(&stderr(&out));
+
+    let out = run(&repo, &config, &["diff", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert_no_secret_values(&text);
+    let json: Value = serde_json::from_str(&text).expect("json");
+    let results: Vec<(String, String)> = json["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .map(|o| {
+            (
+                format!(
+                    "{}/{}",
+                    o["kind"].as_str().unwrap_or(""),
+                    o["name"].as_str().unwrap_or("")
+                ),
+                o["result"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        results,
+        vec![
+            ("Deployment/web".to_string(), "changed".to_string()),
+            ("Service/web".to_string(), "changed".to_string()),
+            ("Secret/db".to_string(), "changed".to_string()),
+            ("ConfigMap/settings".to_string(), "created".to_string()),
+        ]
+    );
+    assert_eq!(json["objects"][0]["method"], "server-side-dry-run");
+    assert_eq!(
+        json["objects"][2]["secretKeys"]["changed"],
+        json!(["password"])
+    );
+
+    for format in ["text", "json", "yaml"] {
+        let out = run(&repo, &config, &["status", "--exit-code", "-o", format]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert_no_secret_values(&stdout(&out));
+    }
+    let out = run(&repo, &config, &["status", "-o", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "drift alone exits 0 without --exit-code"
+    );
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(object(&json, "Deployment", "web")["sync"], "OutOfSync");
+    assert_eq!(
+        object(&json, "Deployment", "web")["images"],
+        json!(["nginx:1.26"])
+    );
+    assert_eq!(object(&json, "Secret", "db")["sync"], "OutOfSync");
+    assert_eq!(object(&json, "ConfigMap", "settings")["sync"], "Missing");
+    let leftover = object(&json, "ConfigMap", "leftover");
+    assert_eq!(leftover["sync"], "Extra");
+    assert!(
+        leftover["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("app.kubernetes.io/instance")
+    );
+    assert!(
+        !json["clusters"][0]["objects"]
+            .as_array()
+            .expect("objects")
+            .iter()
+            .any(|o| o["name"] == "unrelated"),
+        "untracked objects are not Extra"
+    );
+    let out = run(&repo, &config, &["status"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("OutOfSync") && text.contains("Extra") && text.contains("Missing"),
+        "{text}"
+    );
+
+    // A label of the team's own, given on the command line.
+    kubectl(&["-n", n, "create", "configmap", "team-extra"]);
+    kubectl(&[
+        "-n",
+        n,
+        "label",
+        "configmap",
+        "team-extra",
+        &format!("team={n}"),
+    ]);
+    let names = |args: &[&str]| -> Vec<String> {
+        let out = run(&repo, &config, args);
+        let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+        json["clusters"][0]["objects"]
+            .as_array()
+            .expect("objects")
+            .iter()
+            .filter(|o| o["sync"] == "Extra")
+            .map(|o| o["name"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(names(&["status", "-o", "json"]), vec!["leftover"]);
+    assert_eq!(
+        names(&[
+            "status",
+            "-o",
+            "json",
+            "--tracking-label",
+            &format!("team={n}")
+        ]),
+        vec!["leftover", "team-extra"]
+    );
+}
+
+#[test]
+#[ignore = "needs a cluster: run tests/cluster/apiserver.sh up"]
+fn read_only_identity_falls_back_to_a_client_side_comparison() {
+    let ns = Namespace::new();
+    let n = ns.name.as_str();
+    let repo = Repo::new();
+    repo.write("apps/shop.yaml", &app(n));
+    repo.commit_all("shop");
+    kubectl_apply(&app(n), &["--server-side"]);
+    kubectl(&["-n", n, "set", "image", "deployment/web", "web=nginx:1.26"]);
+    kubectl(&[
+        "-n",
+        n,
+        "patch",
+        "secret",
+        "db",
+        "-p",
+        r#"{"data":{"password":"Y2hhbmdlZC1saXZlLXZhbHVl"}}"#,
+    ]);
+    let user = format!("reader-{n}");
+    grant_read_only(n, &user);
+    let readonly = impersonating(repo.path(), &user);
+    let readonly = readonly.display().to_string();
+
+    let out = run(&repo, &readonly, &["diff"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("server-side dry-run refused"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        text.contains("-        image: nginx:1.26") && text.contains("+        image: nginx:1.25"),
+        "{text}"
+    );
+    assert!(text.contains("*** (before)"), "{text}");
+    assert!(
+        !text.contains("+++ MERGED/v1.ConfigMap"),
+        "unchanged objects stay quiet:\n{text}"
+    );
+    assert_no_secret_values(&text);
+    assert_no_secret_values(&stderr(&out));
+
+    let out = run(&repo, &readonly, &["diff", "-o", "json"]);
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    for o in json["objects"].as_array().expect("objects") {
+        let expected = if o["result"] == "changed" {
+            "client-side"
+        } else {
+            "live-matches-git"
+        };
+        assert_eq!(o["method"], expected, "{o}");
+    }
+    assert_no_secret_values(&stdout(&out));
+
+    // Put it back: the fallback agrees that nothing differs.
+    kubectl_apply(&app(n), &["--server-side", "--force-conflicts"]);
+    let out = run(&repo, &readonly, &["diff"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
+#[test]
+#[ignore = "needs a cluster: run tests/cluster/apiserver.sh up"]
+fn namespaces_and_crds_created_in_the_same_change_would_be_created() {
+    let config = kubeconfig();
+    let new_ns = unique("kgo-new");
+    let group = format!("{}.example.com", unique("g"));
+    let repo = Repo::new();
+    repo.write(
+        "apps/all.yaml",
+        &format!(
+            "apiVersion: v1
+kind: Namespace
+metadata:
+  name: {new_ns}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: {new_ns}
+data:
+  a: \"1\"
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.{group}
+spec:
+  group: {group}
+  names: {{kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}
+---
+apiVersion: {group}/v1
+kind: Widget
+metadata:
+  name: w
+  namespace: {new_ns}
+spec:
+  size: 3
+---
+apiVersion: other.{group}/v1
+kind: Gadget
+metadata:
+  name: g
+  namespace: {new_ns}
+"
+        ),
+    );
+    repo.commit_all("new things");
+    let out = run(&repo, &config, &["diff", "-o", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let results: Vec<&str> = json["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .map(|o| o["result"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        results,
+        vec!["created", "created", "created", "created", "unknown-kind"],
+        "{json}"
+    );
+    let out = run(&repo, &config, &["diff"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("+  size: 3"), "{}", stdout(&out));
+    assert!(stderr(&out).contains("Gadget"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("CRD"), "{}", stderr(&out));
+}
+
+const FLUX_CRDS: &str = "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: kustomizations.kustomize.toolkit.fluxcd.io
+spec:
+  group: kustomize.toolkit.fluxcd.io
+  names: {kind: Kustomization, listKind: KustomizationList, plural: kustomizations, singular: kustomization}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gitrepositories.source.toolkit.fluxcd.io
+spec:
+  group: source.toolkit.fluxcd.io
+  names: {kind: GitRepository, listKind: GitRepositoryList, plural: gitrepositories, singular: gitrepository}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+";
+
+const ARGO_CRD: &str = "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: applications.argoproj.io
+spec:
+  group: argoproj.io
+  names: {kind: Application, listKind: ApplicationList, plural: applications, singular: application}
+  scope: Namespaced
+  versions:
+  - name: v1alpha1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+";
+
+/// Installs a stand-in CRD unless the real one is there (a cluster running Flux or Argo CD
+/// keeps its own).
+fn ensure_crd(name: &str, manifest: &str) {
+    let present = kubectl_with(&kubeconfig(), &["get", "crd", name], None);
+    if !present.status.success() {
+        kubectl_apply(manifest, &[]);
+    }
+    kubectl(&[
+        "wait",
+        "--for=condition=established",
+        "--timeout=30s",
+        &format!("crd/{name}"),
+    ]);
+}
+
+fn write_status(kind: &str, ns: &str, name: &str, status: Value) {
+    kubectl(&[
+        "-n",
+        ns,
+        "patch",
+        kind,
+        name,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        &json!({ "status": status }).to_string(),
+    ]);
+}
+
+#[test]
+#[ignore = "needs a cluster: run tests/cluster/apiserver.sh up"]
+fn flux_and_argo_show_applied_revision_and_pending_commits() {
+    let config = kubeconfig();
+    ensure_crd("kustomizations.kustomize.toolkit.fluxcd.io", FLUX_CRDS);
+    ensure_crd("gitrepositories.source.toolkit.fluxcd.io", FLUX_CRDS);
+    ensure_crd("applications.argoproj.io", ARGO_CRD);
+    let ns = Namespace::new();
+    let n = ns.name.as_str();
+    let path = format!("deploy/{n}");
+    let repo = Repo::new();
+    repo.write(
+        &format!("{path}/cm.yaml"),
+        &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: {n}\ndata:\n  v: \"1\"\n"),
+    );
+    let applied = repo.commit_all("first release");
+    repo.write(
+        &format!("{path}/cm.yaml"),
+        &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: {n}\ndata:\n  v: \"2\"\n"),
+    );
+    repo.commit_all("raise v to 2");
+    repo.write("README.md", "not under the path\n");
+    repo.commit_all("docs only");
+    repo.write(
+        &format!("{path}/cm.yaml"),
+        &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: {n}\ndata:\n  v: \"3\"\n"),
+    );
+    repo.commit_all("raise v to 3");
+
+    kubectl_apply(
+        &format!(
+            "apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: repo, namespace: {n}}}
+spec: {{interval: 1m, url: https://git.example.com/org/{n}.git, ref: {{branch: main}}}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: apps, namespace: {n}}}
+spec: {{interval: 5m, path: ./{path}, prune: true, sourceRef: {{kind: GitRepository, name: repo}}}}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: shop, namespace: {n}}}
+spec:
+  project: default
+  source: {{repoURL: https://git.example.com/org/{n}.git, path: {path}, targetRevision: main}}
+  destination: {{server: https://kubernetes.default.svc, namespace: {n}}}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: elsewhere, namespace: {n}}}
+spec:
+  project: default
+  source: {{repoURL: https://git.example.com/org/{n}.git, path: {path}, targetRevision: main}}
+  destination: {{server: https://kubernetes.default.svc, namespace: {n}}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: {n}
+data:
+  v: \"1\"
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: pruned-later
+  namespace: {n}
+"
+        ),
+        &[],
+    );
+    let condition = |status: &str, message: String| {
+        json!([{"type": "Ready", "status": status, "reason": "ReconciliationSucceeded",
+                "message": message, "lastTransitionTime": "2026-01-01T00:00:00Z"}])
+    };
+    write_status(
+        "gitrepository",
+        n,
+        "repo",
+        json!({"artifact": {
+        "revision": format!("main@sha1:{applied}"), "path": "x", "url": "http://x",
+        "digest": "sha256:0", "lastUpdateTime": "2026-01-01T00:00:00Z"}}),
+    );
+    write_status(
+        "kustomization",
+        n,
+        "apps",
+        json!({
+        "lastAppliedRevision": format!("main@sha1:{applied}"),
+        "conditions": condition("True", format!("Applied revision: main@sha1:{applied}")),
+        "inventory": {"entries": [
+            {"id": format!("{n}_settings__ConfigMap"), "v": "v1"},
+            {"id": format!("{n}_pruned-later__ConfigMap"), "v": "v1"}]}}),
+    );
+    write_status(
+        "application",
+        n,
+        "shop",
+        json!({
+        "sync": {"status": "OutOfSync", "revision": applied},
+        "health": {"status": "Healthy"}}),
+    );
+    write_status(
+        "application",
+        n,
+        "elsewhere",
+        json!({
+        "sync": {"status": "Synced", "revision": "0123456789abcdef0123456789abcdef01234567"},
+        "health": {"status": "Healthy"}}),
+    );
+
+    let out = run(&repo, &config, &["status", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let controllers = json["clusters"][0]["controllers"]
+        .as_array()
+        .expect("controllers");
+    let find = |kind: &str, name: &str| {
+        controllers
+            .iter()
+            .find(|c| c["kind"] == kind && c["namespace"] == n && c["name"] == name)
+            .unwrap_or_else(|| panic!("{kind} {name} in {json}"))
+    };
+    let flux = find("Kustomization", "apps");
+    assert_eq!(flux["appliedCommit"], applied.as_str());
+    assert_eq!(flux["ready"], "True");
+    assert_eq!(flux["paths"], json!([path]));
+    let subjects = |c: &Value| -> Vec<String> {
+        c["pending"]["commits"]
+            .as_array()
+            .unwrap_or_else(|| panic!("pending commits in {c}"))
+            .iter()
+            .map(|commit| commit["subject"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(subjects(flux), vec!["raise v to 3", "raise v to 2"]);
+    assert_eq!(flux["pending"]["commits"][0]["author"], "Test Author");
+    let argo = find("Application", "shop");
+    assert_eq!(argo["ready"], "OutOfSync");
+    assert_eq!(argo["health"], "Healthy");
+    assert_eq!(subjects(argo), vec!["raise v to 3", "raise v to 2"]);
+    assert_eq!(
+        find("Application", "elsewhere")["pending"]["state"],
+        "not-in-clone"
+    );
+    // In the Flux inventory, not in Git: Extra.
+    assert_eq!(object(&json, "ConfigMap", "pruned-later")["sync"], "Extra");
+
+    let out = run(&repo, &config, &["status"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("Flux Kustomization {n}/apps")),
+        "{text}"
+    );
+    assert!(text.contains("2 commit(s) not applied"), "{text}");
+    assert!(text.contains("raise v to 3"), "{text}");
+    assert!(
+        !text.contains("docs only"),
+        "commits outside the path are not pending:\n{text}"
+    );
+    assert!(text.contains("not in this clone"), "{text}");
+}
+
+#[test]
+#[ignore = "needs a cluster: run tests/cluster/apiserver.sh up"]
+fn bad_credentials_and_forbidden_exit_2_with_one_line() {
+    let ns = Namespace::new();
+    let repo = Repo::new();
+    repo.write(
+        "cm.yaml",
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: {}\n",
+            ns.name
+        ),
+    );
+    repo.commit_all("cm");
+
+    let bad = with_user(repo.path(), "bad", json!({"token": "not-a-valid-token"}));
+    for command in ["status", "diff"] {
+        let out = run(&repo, &bad.display().to_string(), &[command]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.starts_with("error: the API server at "), "{err}");
+        assert!(
+            err.contains("rejected the credentials") && err.contains("401"),
+            "{err}"
+        );
+        assert_eq!(
+            err.lines().filter(|l| l.starts_with("error:")).count(),
+            1,
+            "{err}"
+        );
+        assert!(
+            !err.contains("panicked") && !err.contains("backtrace"),
+            "{err}"
+        );
+    }
+
+    let nobody = impersonating(repo.path(), &format!("nobody-{}", ns.name));
+    let out = run(&repo, &nobody.display().to_string(), &["diff"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: forbidden while listing configmaps"),
+        "{err}"
+    );
+}
+
+// Faults that need no cluster: local servers that refuse, fail, or never answer.
+
+fn fake_kubeconfig(dir: &Path, server: &str) -> String {
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1
+kind: Config
+clusters:
+- name: fake
+  cluster:
+    server: {server}
+users:
+- name: fake
+  user:
+    token: fake-token
+contexts:
+- name: fake
+  context: {{cluster: fake, user: fake}}
+current-context: fake
+"
+        ),
+    )
+    .expect("write kubeconfig");
+    path.display().to_string()
+}
+
+fn repo_with_one_object() -> Repo {
+    let repo = Repo::new();
+    repo.write(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+    );
+    repo.commit_all("cm");
+    repo
+}
+
+fn assert_one_line_error(out: &Output, expected: &str) {
+    let err = stderr(out);
+    assert!(
+        out.status.code().is_some_and(|c| c >= 2),
+        "exit {:?}: {err}",
+        out.status.code()
+    );
+    assert!(stdout(out).is_empty(), "{}", stdout(out));
+    let first = err.lines().next().unwrap_or("");
+    assert!(
+        first.starts_with("error: ") && first.contains(expected),
+        "{err}"
+    );
+    assert!(
+        err.lines().skip(1).all(|l| l.starts_with("  caused by: ")),
+        "one line, then causes:\n{err}"
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unreachable_server_exits_2() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    let repo = repo_with_one_object();
+    let config = fake_kubeconfig(repo.path(), &format!("https://127.0.0.1:{port}"));
+    for command in ["status", "diff"] {
+        let out = run(&repo, &config, &[command]);
+        assert_one_line_error(&out, "cannot reach the Kubernetes API server");
+    }
+}
+
+#[test]
+fn server_that_never_answers_times_out() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    // Accepts connections and holds them without a byte of answer, for a bounded time.
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut held = Vec::new();
+        listener.set_nonblocking(true).expect("nonblocking");
+        while Instant::now() < deadline {
+            match listener.accept() {
+                Ok((stream, _)) => held.push(stream),
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    });
+    let repo = repo_with_one_object();
+    for scheme in ["https", "http"] {
+        let config = fake_kubeconfig(repo.path(), &format!("{scheme}://127.0.0.1:{port}"));
+        let started = Instant::now();
+        let out = run(&repo, &config, &["diff", "--request-timeout", "1s"]);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert_one_line_error(&out, "did not answer within 1s");
+    }
+}
+
+/// Serves every request with the same HTTP status and Status body, for a bounded time.
+fn failing_server(code: u16, reason: &str) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let body = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+        "code": code, "reason": reason, "message": format!("fake {reason}")})
+    .to_string();
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        listener.set_nonblocking(true).expect("nonblocking");
+        while Instant::now() < deadline {
+            let Ok((mut stream, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            stream.set_nonblocking(false).expect("blocking");
+            stream
+                .set_read_timeout(Some(Duration::from_secs(2)))
+                .expect("timeout");
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {code} Fake\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn server_errors_and_rejected_credentials_exit_2() {
+    let repo = repo_with_one_object();
+    for (code, reason, expected) in [
+        (
+            500,
+            "InternalError",
+            "failed while reading the API groups (discovery): 500 fake InternalError",
+        ),
+        (
+            401,
+            "Unauthorized",
+            "rejected the credentials of context fake (401 Unauthorized)",
+        ),
+        (
+            403,
+            "Forbidden",
+            "forbidden while reading the API groups (discovery): fake Forbidden",
+        ),
+    ] {
+        let port = failing_server(code, reason);
+        let config = fake_kubeconfig(repo.path(), &format!("http://127.0.0.1:{port}"));
+        for command in ["status", "diff"] {
+            let out = run(&repo, &config, &[command, "--request-timeout", "5s"]);
+            assert_one_line_error(&out, expected);
+        }
+    }
+}
+
+#[test]
+fn missing_kubeconfig_and_unknown_context_exit_2() {
+    let repo = repo_with_one_object();
+    let out = run(&repo, "/nonexistent/kubeconfig", &["status"]);
+    assert_one_line_error(&out, "cannot load the kubeconfig");
+    let config = fake_kubeconfig(repo.path(), "https://127.0.0.1:1");
+    let out = run(&repo, &config, &["diff", "--context", "nope"]);
+    assert_one_line_error(
+        &out,
+        "context \"nope\" is not in the kubeconfig (contexts: fake)",
+    );
+    let out = run(&repo, &config, &["status", "--request-timeout", "soon"]);
+    assert_one_line_error(&out, "--request-timeout");
+}
