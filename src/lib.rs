@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod config;
 pub mod diagnostic;
 pub mod diff;
+pub mod git;
 pub mod hooks;
 pub mod manifest;
 pub mod validate;

@@ -71,6 +71,13 @@ pub enum HookCommand {
         /// URL of the remote.
         url: Option<String>,
     },
+    /// Record the image bumps a merge or pull brought in as git notes (git's post-merge
+    /// hook). Never fails the merge: problems are a warning on stderr.
+    PostMerge {
+        /// 1 when the merge was a squash merge (git passes it).
+        #[arg(default_value = "0")]
+        squash: String,
+    },
 }
 
 pub fn run_hooks(args: HooksArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
@@ -118,6 +125,10 @@ fn shown(cwd: &Path, dir: &Path) -> String {
 pub fn run_hook(args: HookArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
     match args.command {
         HookCommand::PrePush { remote, .. } => pre_push_hook(&remote),
+        HookCommand::PostMerge { squash } => {
+            crate::hooks::post_merge::run(&squash);
+            Ok(Outcome::Clean)
+        }
     }
 }
 

@@ -5,8 +5,11 @@ use std::io::Write;
 
 use clap::{Args, Parser, Subcommand};
 
+pub mod bump;
 pub mod diff;
+pub mod history;
 pub mod hooks;
+pub mod rollback;
 pub mod status;
 pub mod validate;
 
@@ -69,6 +72,9 @@ pub enum Command {
     Diff(diff::DiffArgs),
     Hooks(hooks::HooksArgs),
     Hook(hooks::HookArgs),
+    Bump(bump::BumpArgs),
+    History(history::HistoryArgs),
+    Rollback(rollback::RollbackArgs),
 }
 
 /// Runs the parsed command line.
@@ -83,6 +89,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Diff(args) => diff::run(args, &cli.global),
         Command::Hooks(args) => hooks::run_hooks(args, &cli.global),
         Command::Hook(args) => hooks::run_hook(args, &cli.global),
+        Command::Bump(args) => bump::run(args, &cli.global),
+        Command::History(args) => history::run(args, &cli.global),
+        Command::Rollback(args) => rollback::run(args, &cli.global),
     }
 }
 

@@ -1,4 +1,5 @@
 //! Companion git hooks: installing the shims, and what each hook does when git runs it.
 
 pub mod install;
+pub mod post_merge;
 pub mod pre_push;

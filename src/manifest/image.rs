@@ -67,6 +67,32 @@ impl ImageRef {
     }
 }
 
+/// The image name with Docker Hub's implied parts spelled out, so names that pull the same
+/// image compare equal: `nginx`, `library/nginx` and `docker.io/library/nginx` are one image.
+pub fn canonical_name(name: &str) -> String {
+    let Some((first, rest)) = name.split_once('/') else {
+        return format!("docker.io/library/{name}");
+    };
+    // The first component is a registry only when it looks like a host (as Docker decides).
+    if first.contains('.') || first.contains(':') || first == "localhost" {
+        let registry = match first {
+            "index.docker.io" | "registry-1.docker.io" => "docker.io",
+            other => other,
+        };
+        if registry == "docker.io" && !rest.contains('/') {
+            return format!("docker.io/library/{rest}");
+        }
+        format!("{registry}/{rest}")
+    } else {
+        format!("docker.io/{name}")
+    }
+}
+
+/// True when two image names pull the same image.
+pub fn same_image(a: &str, b: &str) -> bool {
+    a == b || canonical_name(a) == canonical_name(b)
+}
+
 impl fmt::Display for ImageRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name)?;
@@ -120,5 +146,15 @@ mod tests {
             ImageRef::parse("nginx").unwrap().effective_tag(),
             Some("latest")
         );
+    }
+
+    #[test]
+    fn docker_hub_names_compare_equal() {
+        assert!(same_image("nginx", "docker.io/library/nginx"));
+        assert!(same_image("library/nginx", "index.docker.io/nginx"));
+        assert!(same_image("bitnami/redis", "docker.io/bitnami/redis"));
+        assert!(!same_image("ghcr.io/a/nginx", "nginx"));
+        assert!(!same_image("localhost:5000/app", "app"));
+        assert_eq!(canonical_name("localhost/app"), "localhost/app");
     }
 }

@@ -1,6 +1,8 @@
 //! Manifests: reading YAML with positions, apply units, object identity, rendering.
 
+pub mod bump;
 pub mod image;
+pub mod images;
 pub mod load;
 pub mod object;
 pub mod render;

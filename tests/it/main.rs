@@ -1,9 +1,13 @@
 //! The integration tests: one binary (fast to build) that drives the real `kubectl-gitops`
 //! binary on real git repositories made with the git CLI.
 
+mod bump;
 mod cluster;
 mod common;
 mod diff;
+mod history;
 mod hooks;
 mod plugin;
+mod post_merge;
+mod rollback;
 mod validate;

@@ -1,0 +1,978 @@
+//! Rolling back a bump the GitOps way: a new commit on the branch (never a rewrite), which
+//! the controller then applies.
+//!
+//! Three modes:
+//! - revert: a real `git revert` of the bump commit;
+//! - partial revert: when the commit changed more than the chosen image, only that image's
+//!   sites go back to their old version;
+//! - tag switch: a new bump commit back to an earlier tag, for an old bump whose revert would
+//!   undo later work.
+//!
+//! Everything is computed in memory first (the `--dry-run` diff is exactly what is committed,
+//! and a conflicting revert is found without touching anything). If applying fails anyway
+//! (a commit hook refuses, git finds a conflict libgit2 did not), the working tree, index,
+//! HEAD and ORIG_HEAD are put back exactly as they were.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde::Serialize;
+
+use super::detect::Bump;
+use super::history::{self, Entry, Person, SiteCache};
+use super::{GitError, Repo, commit, lib, log, short, trailer};
+use crate::manifest::FileSet;
+use crate::manifest::bump::{self, BumpError, Target, Version};
+use crate::manifest::image::same_image;
+use crate::manifest::images;
+
+/// Why a rollback was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RollbackError {
+    /// HEAD is not on a branch, so a new commit would be lost.
+    #[error("HEAD is detached; switch to the branch to roll back first: git switch <branch>")]
+    Detached,
+    /// A merge, rebase or similar is half done.
+    #[error("a {what} is in progress; finish or abort it first: {fix}")]
+    InProgress {
+        what: &'static str,
+        fix: &'static str,
+    },
+    /// Tracked files have uncommitted changes, which a rollback commit would mix with.
+    #[error("uncommitted changes in {files}; commit or stash them first: git stash")]
+    Dirty { files: String },
+    /// There is no bump to roll back (or none matching).
+    #[error("{0}")]
+    Nothing(String),
+    /// The commit cannot be reverted as a bump (a merge, the first commit, not on the branch).
+    #[error("{0}")]
+    NotRevertible(String),
+    /// Reverting would conflict with later changes; nothing was changed.
+    #[error(
+        "reverting {commit} conflicts with later changes in {files}; nothing was changed{hint}"
+    )]
+    Conflict {
+        commit: String,
+        files: String,
+        hint: String,
+    },
+    /// The image has moved on since the commit, so undoing that commit's change is ambiguous.
+    #[error(
+        "{image} changed again after {commit} ({now}); nothing was changed. Switch the tag instead: kubectl gitops rollback --image {image} --to {to}"
+    )]
+    MovedOn {
+        image: String,
+        commit: String,
+        now: String,
+        to: String,
+    },
+    /// A file changed between planning and applying.
+    #[error("{0} changed while the rollback was prepared; nothing was changed, try again")]
+    Changed(String),
+    /// Applying failed and the previous state could not be put back exactly.
+    #[error(
+        "the rollback failed and the working tree was not restored exactly; `git status` before was:\n{before}"
+    )]
+    NotRestored {
+        before: String,
+        #[source]
+        cause: Box<RollbackError>,
+    },
+    /// Applying failed; everything was restored.
+    #[error("the rollback was not committed; the working tree, index and HEAD are as they were")]
+    Restored(#[source] Box<RollbackError>),
+    /// Reading the repository or running git failed.
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// The manifests could not be edited in place (for a partial revert or a tag switch).
+    #[error(transparent)]
+    Bump(#[from] BumpError),
+}
+
+/// How the rollback is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    Revert,
+    PartialRevert,
+    TagSwitch,
+}
+
+/// The commit a rollback undoes.
+#[derive(Clone, Debug, Serialize)]
+pub struct Reverted {
+    pub commit: String,
+    pub subject: String,
+    pub author: Person,
+    pub committer: Person,
+}
+
+/// One file's content before and after the rollback (`None`: absent).
+#[derive(Clone, Debug, Serialize)]
+pub struct FileDiff {
+    /// Repo-relative path.
+    pub path: String,
+    #[serde(skip)]
+    pub before: Option<String>,
+    #[serde(skip)]
+    pub after: Option<String>,
+}
+
+impl FileDiff {
+    /// A `git diff` style unified diff of the change.
+    pub fn diff(&self) -> String {
+        bump::unified_diff(
+            &self.path,
+            self.before.as_deref().unwrap_or(""),
+            self.after.as_deref().unwrap_or(""),
+        )
+    }
+}
+
+/// A rollback, computed and not yet applied.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    pub mode: Mode,
+    /// The bump commit undone (for a tag switch: the one that set the current tag, if known).
+    pub reverted: Option<Reverted>,
+    /// The version changes the rollback commit makes.
+    pub bumps: Vec<Bump>,
+    pub files: Vec<FileDiff>,
+    /// Subject and body of the rollback commit.
+    pub message: String,
+    /// `Key: value` trailers of the rollback commit.
+    pub trailers: Vec<String>,
+    /// Why the undone commit looks like image automation, which may bump the tag again.
+    pub automation: Vec<String>,
+    /// Flux setter comments on the rolled-back sites (`file:line policy`).
+    pub setters: Vec<String>,
+    /// Setter comments `--pin` turns into plain comments (`file:line`).
+    pub pinned: Vec<String>,
+    pub warnings: Vec<String>,
+    #[serde(skip)]
+    pin_images: Vec<String>,
+}
+
+/// Refuses to touch a repository in a state where a new commit could go wrong.
+pub fn preflight(repo: &Repo) -> Result<(), RollbackError> {
+    use git2::RepositoryState as S;
+    let (what, fix) = match repo.repo.state() {
+        S::Clean => ("", ""),
+        S::Merge => ("merge", "git merge --abort (or git commit to finish it)"),
+        S::Revert | S::RevertSequence => ("revert", "git revert --abort"),
+        S::CherryPick | S::CherryPickSequence => ("cherry-pick", "git cherry-pick --abort"),
+        S::Rebase | S::RebaseInteractive | S::RebaseMerge => {
+            ("rebase", "git rebase --continue or git rebase --abort")
+        }
+        S::ApplyMailbox | S::ApplyMailboxOrRebase => ("git am", "git am --abort"),
+        S::Bisect => ("bisect", "git bisect reset"),
+    };
+    if !what.is_empty() {
+        return Err(RollbackError::InProgress { what, fix });
+    }
+    repo.head()?;
+    if repo.repo.head_detached().map_err(lib("cannot read HEAD"))? {
+        return Err(RollbackError::Detached);
+    }
+    let status = repo.run(&["status", "--porcelain=v1", "--untracked-files=no"])?;
+    let dirty: Vec<&str> = status.lines().filter_map(|l| l.get(3..)).collect();
+    if !dirty.is_empty() {
+        let mut files = dirty.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+        if dirty.len() > 5 {
+            files.push_str(&format!(" and {} more", dirty.len() - 5));
+        }
+        return Err(RollbackError::Dirty { files });
+    }
+    Ok(())
+}
+
+/// Bumps that can be rolled back (not rollbacks themselves, not already rolled back),
+/// newest first.
+pub fn candidates(
+    repo: &Repo,
+    image: Option<&str>,
+    limit: Option<usize>,
+) -> Result<Vec<Entry>, GitError> {
+    let all = history::history(
+        repo,
+        &history::Options {
+            image: image.map(str::to_string),
+            ..history::Options::default()
+        },
+    )?;
+    let mut out: Vec<Entry> = all.into_iter().filter(|e| !e.is_settled()).collect();
+    if let Some(n) = limit {
+        out.truncate(n);
+    }
+    Ok(out)
+}
+
+/// Plans reverting `commit` (only `image`'s change when given and the commit did more).
+pub fn plan_revert(
+    repo: &Repo,
+    commit_id: git2::Oid,
+    image: Option<&str>,
+    pin: bool,
+) -> Result<Plan, RollbackError> {
+    let sha = commit_id.to_string();
+    let target = repo
+        .repo
+        .find_commit(commit_id)
+        .map_err(lib(format!("cannot read commit {sha}")))?;
+    let head_id = repo.head()?;
+    if target.parent_count() == 0 {
+        return Err(RollbackError::NotRevertible(format!(
+            "{} is the first commit; there is no earlier version to go back to",
+            short(&sha)
+        )));
+    }
+    if target.parent_count() > 1 {
+        return Err(RollbackError::NotRevertible(format!(
+            "{} is a merge; roll back the bump commits it brought in (kubectl gitops history lists them)",
+            short(&sha)
+        )));
+    }
+    let reachable = head_id == commit_id
+        || repo
+            .repo
+            .graph_descendant_of(head_id, commit_id)
+            .map_err(lib("cannot compare commits"))?;
+    if !reachable {
+        return Err(RollbackError::NotRevertible(format!(
+            "{} is not in the history of the current branch; roll back commits of this branch",
+            short(&sha)
+        )));
+    }
+
+    let walked = log::walk(repo, &["--no-walk", &sha], &log::yaml_pathspecs(&[]))?;
+    let bumps = match walked.first() {
+        Some(_) => history::commit_bumps(repo, &walked, &mut SiteCache::default())?
+            .pop()
+            .map(|(_, b)| b)
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    if bumps.is_empty() {
+        return Err(RollbackError::Nothing(format!(
+            "{} changed no image version; for other changes use git revert {}",
+            short(&sha),
+            short(&sha)
+        )));
+    }
+    let chosen: Vec<Bump> = match image {
+        Some(i) => bumps
+            .iter()
+            .filter(|b| same_image(&b.image, i))
+            .cloned()
+            .collect(),
+        None => bumps.clone(),
+    };
+    if chosen.is_empty() {
+        let changed: Vec<String> = bumps.iter().map(|b| b.image.clone()).collect();
+        return Err(RollbackError::Nothing(format!(
+            "{} did not change {}; it changed {}",
+            short(&sha),
+            image.unwrap_or_default(),
+            changed.join(", ")
+        )));
+    }
+    let reverted = Reverted {
+        commit: sha.clone(),
+        subject: target
+            .summary()
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .to_string(),
+        author: person(&target.author()),
+        committer: person(&target.committer()),
+    };
+
+    let (full, conflicts) = revert_in_memory(repo, &target, head_id)?;
+    let mut plan = Plan {
+        mode: Mode::Revert,
+        reverted: Some(reverted.clone()),
+        bumps: chosen.iter().map(reverse).collect(),
+        files: full,
+        message: format!(
+            "Revert \"{}\"\n\nThis reverts commit {sha}.\n",
+            reverted.subject
+        ),
+        trailers: Vec::new(),
+        automation: Vec::new(),
+        setters: Vec::new(),
+        pinned: Vec::new(),
+        warnings: Vec::new(),
+        pin_images: if pin {
+            chosen.iter().map(|b| b.image.clone()).collect()
+        } else {
+            Vec::new()
+        },
+    };
+
+    let partial_wanted = image.is_some() && (chosen.len() < bumps.len() || !conflicts.is_empty());
+    let partial = match image {
+        Some(image) if partial_wanted || differs_from_image_only(&plan, &chosen)? => {
+            Some(plan_partial(repo, &sha, image, &chosen, pin)?)
+        }
+        _ => None,
+    };
+    match partial {
+        Some(edit) => {
+            plan.mode = Mode::PartialRevert;
+            plan.message.push_str(&format!(
+                "\nOnly the change to {} is reverted; the commit's other changes stay.\n",
+                chosen[0].image
+            ));
+            plan.files = edit.files;
+            plan.setters = edit.setters;
+            plan.pinned = edit.pinned;
+            plan.warnings = edit.warnings;
+        }
+        None if !conflicts.is_empty() => {
+            let hint = match &chosen[..] {
+                [only] => format!(
+                    ". Switch the tag instead: kubectl gitops rollback --image {} --to {}",
+                    only.image, only.old
+                ),
+                _ => ". Roll back one image with --image, or switch a tag with --image I --to TAG"
+                    .to_string(),
+            };
+            return Err(RollbackError::Conflict {
+                commit: short(&sha).to_string(),
+                files: conflicts.join(", "),
+                hint,
+            });
+        }
+        None => pin_revert_files(&mut plan),
+    }
+    plan.trailers = trailers(&plan.bumps, Some(&sha));
+    plan.automation = automation_reasons(&target, &plan.setters);
+    Ok(plan)
+}
+
+/// Plans a new bump commit setting `image` to `to` everywhere under `paths`.
+pub fn plan_switch(
+    repo: &Repo,
+    image: &str,
+    to: &Version,
+    pin: bool,
+    paths: &[String],
+) -> Result<Plan, RollbackError> {
+    let inputs: Vec<PathBuf> = if paths.is_empty() {
+        vec![repo.workdir.clone()]
+    } else {
+        paths.iter().map(|p| repo.workdir.join(p)).collect()
+    };
+    let files = FileSet::from_paths(&inputs);
+    let planned = bump::plan(
+        &files,
+        &Target {
+            image,
+            version: to,
+            expect: None,
+            pin,
+        },
+    )?;
+    if planned.changes.is_empty() {
+        let message = if planned.unchanged.is_empty() {
+            format!("{image} is not used in the manifests, so there is nothing to switch")
+        } else {
+            format!("{image} is already at {to}; nothing to roll back")
+        };
+        return Err(RollbackError::Nothing(message));
+    }
+    let mut bumps: Vec<Bump> = Vec::new();
+    for c in &planned.changes {
+        let file = relative_display(repo, &c.file);
+        match bumps
+            .iter_mut()
+            .find(|b| b.image == c.image && b.old == c.old)
+        {
+            Some(b) => {
+                if !b.files.contains(&file) {
+                    b.files.push(file);
+                }
+                b.objects.push(c.holder.clone());
+            }
+            None => bumps.push(Bump {
+                image: c.image.clone(),
+                old: c.old.clone(),
+                new: c.new.clone(),
+                files: vec![file],
+                objects: vec![c.holder.clone()],
+            }),
+        }
+    }
+    // The bump that set the version being left, so the rollback can name it.
+    let history = candidates(repo, Some(image), None)?;
+    let introduced = history
+        .iter()
+        .find(|e| bumps.iter().any(|b| b.old == e.new))
+        .cloned();
+    let mut reverted = None;
+    let automation;
+    if let Some(e) = &introduced {
+        let id = repo.resolve(&e.commit)?;
+        let c = repo
+            .repo
+            .find_commit(id)
+            .map_err(lib(format!("cannot read commit {}", e.commit)))?;
+        automation = automation_reasons(&c, &planned.setters);
+        reverted = Some(Reverted {
+            commit: e.commit.clone(),
+            subject: e.subject.clone(),
+            author: e.author.clone(),
+            committer: e.committer.clone(),
+        });
+    } else {
+        automation = automation_reasons_from_setters(&planned.setters);
+    }
+    let mut warnings: Vec<String> = planned.warnings.clone();
+    let known = history
+        .iter()
+        .any(|e| e.old == to.to_string() || e.new == to.to_string());
+    if !known {
+        warnings.push(format!(
+            "{to} does not appear in the bump history of {image}; check the tag exists in the registry"
+        ));
+    }
+    let olds: BTreeSet<&str> = bumps.iter().map(|b| b.old.as_str()).collect();
+    let mut message = format!("Roll back {image} to {to}\n");
+    if let Some(r) = &reverted {
+        message.push_str(&format!(
+            "\n{} was set by {} \"{}\".\n",
+            olds.into_iter().collect::<Vec<_>>().join(", "),
+            short(&r.commit),
+            r.subject
+        ));
+    }
+    Ok(Plan {
+        mode: Mode::TagSwitch,
+        trailers: trailers(&bumps, reverted.as_ref().map(|r| r.commit.as_str())),
+        reverted,
+        bumps,
+        files: planned
+            .edits
+            .into_iter()
+            .map(|e| FileDiff {
+                path: relative_display(repo, &e.entry.display),
+                before: Some(e.before),
+                after: Some(e.after),
+            })
+            .collect(),
+        message,
+        automation,
+        setters: planned.setters,
+        pinned: planned.pinned,
+        warnings,
+        pin_images: Vec::new(),
+    })
+}
+
+fn person(sig: &git2::Signature<'_>) -> Person {
+    Person {
+        name: sig.name().unwrap_or_default().to_string(),
+        email: sig.email().unwrap_or_default().to_string(),
+    }
+}
+
+fn reverse(b: &Bump) -> Bump {
+    Bump {
+        image: b.image.clone(),
+        old: b.new.clone(),
+        new: b.old.clone(),
+        files: b.files.clone(),
+        objects: b.objects.clone(),
+    }
+}
+
+fn trailers(bumps: &[Bump], rollback_of: Option<&str>) -> Vec<String> {
+    let mut out: Vec<String> = rollback_of
+        .map(|sha| format!("{}: {sha}", trailer::ROLLBACK_OF))
+        .into_iter()
+        .collect();
+    out.extend(bumps.iter().map(|b| {
+        format!(
+            "{}: {}",
+            trailer::IMAGE_BUMP,
+            trailer::format_bump(&b.image, &b.old, &b.new)
+        )
+    }));
+    out
+}
+
+/// The display path of a file read from the working tree, made repo-relative.
+fn relative_display(repo: &Repo, display: &str) -> String {
+    repo.relative(std::path::Path::new(display))
+        .unwrap_or_else(|_| display.to_string())
+}
+
+/// `git revert` computed by libgit2 on an in-memory index: the changed files, or the paths
+/// that would conflict.
+fn revert_in_memory(
+    repo: &Repo,
+    target: &git2::Commit<'_>,
+    head_id: git2::Oid,
+) -> Result<(Vec<FileDiff>, Vec<String>), GitError> {
+    let head = repo
+        .repo
+        .find_commit(head_id)
+        .map_err(lib("cannot read HEAD"))?;
+    let index = repo
+        .repo
+        .revert_commit(target, &head, 0, None)
+        .map_err(lib("cannot compute the revert"))?;
+    if index.has_conflicts() {
+        let mut paths = BTreeSet::new();
+        for conflict in index.conflicts().map_err(lib("cannot read conflicts"))? {
+            let conflict = conflict.map_err(lib("cannot read conflicts"))?;
+            for entry in [conflict.our, conflict.their, conflict.ancestor]
+                .into_iter()
+                .flatten()
+            {
+                paths.insert(String::from_utf8_lossy(&entry.path).into_owned());
+            }
+        }
+        return Ok((Vec::new(), paths.into_iter().collect()));
+    }
+    let head_tree = head.tree().map_err(lib("cannot read HEAD's tree"))?;
+    let diff = repo
+        .repo
+        .diff_tree_to_index(Some(&head_tree), Some(&index), None)
+        .map_err(lib("cannot diff the revert"))?;
+    let text = |oid: git2::Oid| -> Result<Option<String>, GitError> {
+        if oid.is_zero() {
+            return Ok(None);
+        }
+        let blob = repo
+            .repo
+            .find_blob(oid)
+            .map_err(lib(format!("cannot read blob {oid}")))?;
+        Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()))
+    };
+    let mut files = Vec::new();
+    for delta in diff.deltas() {
+        let path = delta
+            .new_file()
+            .path()
+            .or_else(|| delta.old_file().path())
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default();
+        files.push(FileDiff {
+            path,
+            before: text(delta.old_file().id())?,
+            after: text(delta.new_file().id())?,
+        });
+    }
+    Ok((files, Vec::new()))
+}
+
+/// True when the full revert changes more than setting the image back would (then `--image`
+/// means a partial revert).
+fn differs_from_image_only(plan: &Plan, chosen: &[Bump]) -> Result<bool, RollbackError> {
+    let [bump] = chosen else {
+        return Ok(true);
+    };
+    let Ok(version) = Version::parse(&bump.old) else {
+        return Ok(true);
+    };
+    for f in &plan.files {
+        let (Some(before), Some(after)) = (&f.before, &f.after) else {
+            return Ok(true);
+        };
+        let file: std::sync::Arc<str> = f.path.as_str().into();
+        let (sites, _) = images::find(&f.path, before);
+        let mut splices = Vec::new();
+        for site in sites
+            .iter()
+            .filter(|s| s.matches(&bump.image) && s.version() == bump.new)
+        {
+            splices.extend(bump::set_version(&file, before, site, &version)?.unwrap_or_default());
+        }
+        if normalise(&bump::apply(before, &splices)) != normalise(after) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn normalise(text: &str) -> String {
+    text.replace("\r\n", "\n")
+}
+
+/// What a partial revert changes.
+struct Partial {
+    files: Vec<FileDiff>,
+    setters: Vec<String>,
+    pinned: Vec<String>,
+    warnings: Vec<String>,
+}
+
+fn plan_partial(
+    repo: &Repo,
+    sha: &str,
+    image: &str,
+    chosen: &[Bump],
+    pin: bool,
+) -> Result<Partial, RollbackError> {
+    let [bump] = chosen else {
+        let versions: Vec<String> = chosen
+            .iter()
+            .map(|b| format!("{} -> {}", b.old, b.new))
+            .collect();
+        return Err(RollbackError::NotRevertible(format!(
+            "{} moved {image} between several versions ({}); switch the tag instead: kubectl gitops rollback --image {image} --to TAG",
+            short(sha),
+            versions.join(", ")
+        )));
+    };
+    let old = Version::parse(&bump.old).map_err(|_| {
+        RollbackError::NotRevertible(format!(
+            "{} set {image} where no version was set before ({}); switch the tag instead: kubectl gitops rollback --image {image} --to TAG",
+            short(sha),
+            bump.old
+        ))
+    })?;
+    let inputs: Vec<PathBuf> = bump
+        .files
+        .iter()
+        .map(|f| repo.workdir.join(f))
+        .filter(|p| p.exists())
+        .collect();
+    let files = FileSet::from_paths(&inputs);
+    let planned = bump::plan(
+        &files,
+        &Target {
+            image,
+            version: &old,
+            expect: Some(&bump.new),
+            pin,
+        },
+    )?;
+    if planned.changes.is_empty() || !planned.mismatched.is_empty() {
+        let now: BTreeSet<String> = planned
+            .mismatched
+            .iter()
+            .chain(&planned.unchanged)
+            .map(|c| format!("{} in {}", c.old, relative_display(repo, &c.file)))
+            .collect();
+        return Err(RollbackError::MovedOn {
+            image: image.to_string(),
+            commit: short(sha).to_string(),
+            now: if now.is_empty() {
+                "no longer in the files it changed".into()
+            } else {
+                now.into_iter().collect::<Vec<_>>().join(", ")
+            },
+            to: bump.old.clone(),
+        });
+    }
+    Ok(Partial {
+        files: planned
+            .edits
+            .into_iter()
+            .map(|e| FileDiff {
+                path: relative_display(repo, &e.entry.display),
+                before: Some(e.before),
+                after: Some(e.after),
+            })
+            .collect(),
+        setters: planned.setters,
+        pinned: planned.pinned,
+        warnings: planned.warnings,
+    })
+}
+
+/// Setter comments on the reverted images' sites in the revert's result, pinned when asked.
+fn pin_revert_files(plan: &mut Plan) {
+    let images: Vec<String> = plan.bumps.iter().map(|b| b.image.clone()).collect();
+    for f in &mut plan.files {
+        let Some(after) = &f.after else { continue };
+        let (pinned, setters, lines) =
+            pin_text(&f.path, after, &images, !plan.pin_images.is_empty());
+        plan.setters.extend(setters);
+        plan.pinned.extend(lines);
+        f.after = Some(pinned);
+    }
+}
+
+/// Finds (and with `pin`, replaces) the setter comments of `images` in a file.
+/// Returns the new text, the setters (`file:line policy`) and the pinned lines (`file:line`).
+fn pin_text(
+    path: &str,
+    text: &str,
+    images: &[String],
+    pin: bool,
+) -> (String, Vec<String>, Vec<String>) {
+    let (sites, _) = images::find(path, text);
+    let mut splices = Vec::new();
+    let mut setters = Vec::new();
+    let mut pinned = Vec::new();
+    for site in sites.iter().filter(|s| images.iter().any(|i| s.matches(i))) {
+        for (start, _, policy) in bump::setters(text, site) {
+            let line = 1 + text[..start].matches('\n').count();
+            setters.push(format!("{path}:{line} {policy}"));
+            if pin {
+                pinned.push(format!("{path}:{line}"));
+            }
+        }
+        if pin {
+            splices.extend(bump::pin(text, site));
+        }
+    }
+    (bump::apply(text, &splices), setters, pinned)
+}
+
+fn bot_identity_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?i)(\[bot\]|fluxcd|flux-?bot|image-?automation|image-?updater|argocd|renovate|dependabot|github-actions|gitlab-ci|\bci-?bot\b|\bbot@)",
+        )
+        .expect("valid regex")
+    })
+}
+
+fn bot_message_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?i)(image update automation|imageupdateautomation|automatic update of|argocd-image-updater|\$imagepolicy)",
+        )
+        .expect("valid regex")
+    })
+}
+
+/// Why a commit looks like it came from image automation (which may bump the tag again).
+fn automation_reasons(commit: &git2::Commit<'_>, setters: &[String]) -> Vec<String> {
+    let mut reasons = Vec::new();
+    for (role, sig) in [
+        ("author", commit.author()),
+        ("committer", commit.committer()),
+    ] {
+        let who = format!(
+            "{} <{}>",
+            sig.name().unwrap_or_default(),
+            sig.email().unwrap_or_default()
+        );
+        if bot_identity_re().is_match(&who) && !reasons.iter().any(|r: &String| r.contains(&who)) {
+            reasons.push(format!(
+                "{} was made by {role} {who}",
+                short(&commit.id().to_string())
+            ));
+        }
+    }
+    if bot_message_re().is_match(commit.message().unwrap_or_default()) {
+        reasons.push(format!(
+            "{} has an image automation message",
+            short(&commit.id().to_string())
+        ));
+    }
+    reasons.extend(automation_reasons_from_setters(setters));
+    reasons
+}
+
+fn automation_reasons_from_setters(setters: &[String]) -> Vec<String> {
+    setters
+        .iter()
+        .map(|s| format!("Flux setter at {s}"))
+        .collect()
+}
+
+/// Applies a plan as one new commit on the current branch. On any failure the working tree,
+/// index, HEAD and ORIG_HEAD are restored exactly. Returns the new commit's sha.
+pub fn apply(repo: &Repo, plan: &Plan) -> Result<String, RollbackError> {
+    preflight(repo)?;
+    let head = repo.head()?;
+    let status = repo.status_snapshot()?;
+    let orig_head = repo.repo.refname_to_id("ORIG_HEAD").ok();
+    match write_and_commit(repo, plan) {
+        Ok(sha) => Ok(sha),
+        Err(cause) => {
+            let restored = restore(repo, head, orig_head)
+                .and_then(|()| repo.status_snapshot().map_err(RollbackError::from));
+            match restored {
+                Ok(now) if now == status && repo.head()? == head => {
+                    Err(RollbackError::Restored(Box::new(cause)))
+                }
+                _ => Err(RollbackError::NotRestored {
+                    before: if status.is_empty() {
+                        "(clean)".into()
+                    } else {
+                        status
+                    },
+                    cause: Box::new(cause),
+                }),
+            }
+        }
+    }
+}
+
+fn write_and_commit(repo: &Repo, plan: &Plan) -> Result<String, RollbackError> {
+    let mut staged: Vec<String> = Vec::new();
+    if plan.mode == Mode::Revert {
+        let sha = &plan
+            .reverted
+            .as_ref()
+            .expect("a revert plan names its commit")
+            .commit;
+        let args = ["revert", "--no-commit", sha.as_str()];
+        let out = repo.git().args(args).output().map_err(GitError::Spawn)?;
+        if !out.status.success() {
+            let unmerged = repo.run(&["diff", "--name-only", "--diff-filter=U"])?;
+            let files: Vec<&str> = unmerged.lines().collect();
+            if files.is_empty() {
+                return Err(super::command_error(&args, &out).into());
+            }
+            return Err(RollbackError::Conflict {
+                commit: short(sha).to_string(),
+                files: files.join(", "),
+                hint: String::new(),
+            });
+        }
+        if !plan.pin_images.is_empty() {
+            for f in &plan.files {
+                let path = repo.workdir.join(&f.path);
+                let Ok(text) = std::fs::read_to_string(&path) else {
+                    continue;
+                };
+                let (pinned, _, lines) = pin_text(&f.path, &text, &plan.pin_images, true);
+                if !lines.is_empty() {
+                    write(&path, &pinned)?;
+                    staged.push(f.path.clone());
+                }
+            }
+        }
+    } else {
+        for f in &plan.files {
+            let path = repo.workdir.join(&f.path);
+            let now = std::fs::read_to_string(&path).ok();
+            if now != f.before {
+                return Err(RollbackError::Changed(f.path.clone()));
+            }
+        }
+        for f in &plan.files {
+            let after = f.after.as_deref().expect("edits keep their files");
+            write(&repo.workdir.join(&f.path), after)?;
+            staged.push(f.path.clone());
+        }
+    }
+    Ok(commit::commit(
+        repo,
+        &staged,
+        &plan.message,
+        &plan.trailers,
+        false,
+    )?)
+}
+
+fn write(path: &std::path::Path, text: &str) -> Result<(), GitError> {
+    std::fs::write(path, text).map_err(|source| GitError::Io {
+        what: "write",
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Puts HEAD, index and working tree back to `head` (the tree was clean before, so this
+/// drops only what the rollback did) and ORIG_HEAD to what it was.
+fn restore(
+    repo: &Repo,
+    head: git2::Oid,
+    orig_head: Option<git2::Oid>,
+) -> Result<(), RollbackError> {
+    repo.run(&["reset", "-q", "--hard", &head.to_string()])?;
+    match orig_head {
+        Some(id) => {
+            repo.repo
+                .reference("ORIG_HEAD", id, true, "kubectl-gitops: restore")
+                .map_err(lib("cannot restore ORIG_HEAD"))?;
+        }
+        None => {
+            let path = repo.repo.path().join("ORIG_HEAD");
+            if path.exists() {
+                std::fs::remove_file(&path).map_err(|source| GitError::Io {
+                    what: "remove",
+                    path: path.display().to_string(),
+                    source,
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Where `git push` sends the current branch.
+#[derive(Clone, Debug, Serialize)]
+pub struct PushTarget {
+    pub remote: String,
+    /// The remote branch (`refs/heads/...`).
+    pub branch: String,
+}
+
+impl PushTarget {
+    /// The command to push, as a person would type it.
+    pub fn command(&self) -> String {
+        format!(
+            "git push {} HEAD:{}",
+            self.remote,
+            self.branch.trim_start_matches("refs/heads/")
+        )
+    }
+}
+
+/// The remote and branch the current branch pushes to: git's own choice (`pushRemote`,
+/// `remote.pushDefault`, the upstream), or `origin` and the same name.
+pub fn push_target(repo: &Repo) -> Result<PushTarget, GitError> {
+    let head = repo.repo.head().map_err(lib("cannot read HEAD"))?;
+    let branch = head.shorthand().unwrap_or("HEAD").to_string();
+    let config = repo.repo.config().map_err(lib("cannot read git config"))?;
+    let get = |key: String| config.get_string(&key).ok();
+    let upstream_remote = get(format!("branch.{branch}.remote"));
+    let remote = get(format!("branch.{branch}.pushRemote"))
+        .or_else(|| get("remote.pushDefault".into()))
+        .or_else(|| upstream_remote.clone())
+        .or_else(|| {
+            repo.repo
+                .find_remote("origin")
+                .ok()
+                .map(|_| "origin".to_string())
+        })
+        .ok_or_else(|| GitError::Command {
+            command: "push".into(),
+            message: format!(
+                "branch {branch} has no remote to push to; add one: git remote add origin URL"
+            ),
+        })?;
+    let merge = get(format!("branch.{branch}.merge"));
+    let dst = match (upstream_remote, merge) {
+        (Some(up), Some(merge)) if up == remote => merge,
+        _ => format!("refs/heads/{branch}"),
+    };
+    Ok(PushTarget {
+        remote,
+        branch: dst,
+    })
+}
+
+/// Pushes HEAD with the git CLI (credential helpers and the pre-push hook apply), never with
+/// force. Returns false when the remote rejected it.
+pub fn push(repo: &Repo, target: &PushTarget) -> Result<bool, GitError> {
+    let refspec = format!("HEAD:{}", target.branch);
+    // Git's messages go to the user's terminal; stdout stays free for `-o json`.
+    let out = std::process::Command::new("git")
+        .current_dir(&repo.workdir)
+        .args(["push", &target.remote, &refspec])
+        .stdin(std::process::Stdio::inherit())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(GitError::Spawn)?;
+    if !out.stdout.is_empty() {
+        eprint!("{}", String::from_utf8_lossy(&out.stdout));
+    }
+    Ok(out.status.success())
+}
