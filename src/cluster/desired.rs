@@ -185,6 +185,9 @@ pub fn load(selection: &Selection) -> Result<Desired, DesiredError> {
             }
         };
         let manifests = manifest::load(&files, &LoadOptions::default());
+        // Bases and components are deployed through the overlays that build on them; on
+        // their own they would show as Missing (or as a second copy in another namespace).
+        let included = manifest::kustomize::included(&files);
         diagnostics.extend(manifests.diagnostics);
         let target = targets.entry(scope.context.clone()).or_default();
         target.context = scope.context.clone();
@@ -192,6 +195,10 @@ pub fn load(selection: &Selection) -> Result<Desired, DesiredError> {
             target.apps.push(app.clone());
         }
         for object in &manifests.objects {
+            let unit_dir = &manifests.units[object.unit].dir;
+            if included.contains(&**unit_dir) || included.contains(&*object.file) {
+                continue;
+            }
             let Some(id) = object.id() else {
                 let (file, line) = object.locate(&object.node);
                 diagnostics.push(Diagnostic::file(

@@ -11,10 +11,10 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::config::Config;
+use crate::manifest::kustomize;
 use crate::manifest::load::{owning_root, parent, render_roots};
 use crate::manifest::object::split_api_version;
 use crate::manifest::tree::is_yaml_name;
-use crate::manifest::yaml::{self, Node};
 use crate::manifest::{FileSet, LoadOptions, Selection, load};
 use crate::validate::{self, Report, builtin::builtins};
 
@@ -276,27 +276,7 @@ fn same_name_siblings(
 /// kustomization refers to a changed path, and (transitively) overlays built on those.
 fn affected_roots(set: &FileSet, changed: &BTreeSet<String>) -> HashSet<String> {
     let roots = render_roots(&set.files);
-    let mut refs: Vec<(String, Vec<String>)> = Vec::new();
-    for (dir, root) in &roots {
-        let entry = set.files.iter().find(|f| f.display == root.input);
-        let text = entry
-            .and_then(|e| set.read(e).ok())
-            .map(|b| String::from_utf8_lossy(&b).into_owned());
-        let mut targets = Vec::new();
-        if let Some(text) = text {
-            let stream = yaml::parse_stream(&text);
-            if let Some(node) = stream.documents.into_iter().find_map(|d| d.root) {
-                for key in ["resources", "bases", "components", "crds"] {
-                    for item in node.get(key).and_then(Node::as_seq).unwrap_or_default() {
-                        if let Some(path) = item.as_str().filter(|p| !p.contains("://")) {
-                            targets.push(normalize(&join(dir, path)));
-                        }
-                    }
-                }
-            }
-        }
-        refs.push((dir.clone(), targets));
-    }
+    let refs = kustomize::references(set);
     let mut affected: HashSet<String> = changed
         .iter()
         .filter_map(|c| owning_root(&roots, c).map(|r| r.dir.to_string()))
@@ -387,29 +367,6 @@ fn related_files(
     extra
 }
 
-fn join(dir: &str, rel: &str) -> String {
-    if dir.is_empty() {
-        rel.to_string()
-    } else {
-        format!("{dir}/{rel}")
-    }
-}
-
-/// Resolves `.` and `..` in a repo-relative path.
-fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    parts.join("/")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,11 +381,5 @@ mod tests {
         assert!(!updates[0].is_deletion());
         assert!(updates[1].is_deletion());
         assert!(parse_updates("garbage\n").is_err());
-    }
-
-    #[test]
-    fn normalizes_paths() {
-        assert_eq!(normalize("overlays/prod/../../base"), "base");
-        assert_eq!(normalize("a/./b/"), "a/b");
     }
 }

@@ -3,6 +3,7 @@
 pub mod bump;
 pub mod image;
 pub mod images;
+pub mod kustomize;
 pub mod load;
 pub mod object;
 pub mod render;

@@ -232,3 +232,43 @@ fn bad_revisions_and_flags_exit_2_with_one_line() {
         stderr(&out)
     );
 }
+
+#[test]
+fn kustomize_bases_are_compared_through_their_overlays_only() {
+    let repo = Repo::new();
+    repo.write("base/kustomization.yaml", "resources: [deploy.yaml]\n");
+    repo.write("base/deploy.yaml", &deployment("web", "nginx:1.27"));
+    for env in ["staging", "prod"] {
+        repo.write(
+            &format!("overlays/{env}/kustomization.yaml"),
+            &format!("resources: [../../base]\nnamespace: web-{env}\n"),
+        );
+    }
+    let before = repo.commit_all("web");
+    repo.write("base/deploy.yaml", &deployment("web", "nginx:1.28"));
+    repo.commit_all("bump");
+
+    let out = repo
+        .run()
+        .args(["diff", "--from", &before, "--to", "HEAD", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut changed: Vec<String> = json["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["result"] == "changed")
+        .map(|o| {
+            format!(
+                "{}/{}",
+                o["namespace"].as_str().unwrap_or("-"),
+                o["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    changed.sort();
+    // The base on its own (namespace default) is not an app.
+    assert_eq!(changed, ["web-prod/web", "web-staging/web"], "{json}");
+}
