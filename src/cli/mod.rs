@@ -6,12 +6,15 @@ use std::io::Write;
 use clap::{Args, Parser, Subcommand};
 
 pub mod bump;
+pub mod completion;
 pub mod diff;
+pub mod doctor;
 pub mod history;
 pub mod hooks;
 pub mod rollback;
 pub mod status;
 pub mod validate;
+pub mod version;
 
 /// How a command ended when it did its job. The numbers are the process exit codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,7 +48,7 @@ pub struct Cli {
 #[derive(Debug, Clone, Args, Default)]
 pub struct GlobalArgs {
     /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub kubeconfig: Option<std::path::PathBuf>,
     /// The kubeconfig context to use.
     #[arg(long, global = true, value_name = "NAME")]
@@ -57,7 +60,13 @@ pub struct GlobalArgs {
     #[arg(short = 'A', long, global = true)]
     pub all_namespaces: bool,
     /// Run as if started in DIR (like `git -C`).
-    #[arg(short = 'C', long = "repo", global = true, value_name = "DIR")]
+    #[arg(
+        short = 'C',
+        long = "repo",
+        global = true,
+        value_name = "DIR",
+        value_hint = clap::ValueHint::DirPath
+    )]
     pub repo: Option<std::path::PathBuf>,
     /// How long each API request may take (`30s`, `500ms`, `2m`; `0` waits forever)
     /// [default: 30s].
@@ -72,9 +81,15 @@ pub enum Command {
     Diff(diff::DiffArgs),
     Hooks(hooks::HooksArgs),
     Hook(hooks::HookArgs),
+    Completion(completion::CompletionArgs),
+    Version(version::VersionArgs),
+    Doctor(doctor::DoctorArgs),
     Bump(bump::BumpArgs),
     History(history::HistoryArgs),
     Rollback(rollback::RollbackArgs),
+    /// Answers kubectl's plugin completion (run by kubectl_complete-gitops).
+    #[command(name = "__complete", hide = true)]
+    Complete(completion::CompleteArgs),
 }
 
 /// Runs the parsed command line.
@@ -89,9 +104,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Diff(args) => diff::run(args, &cli.global),
         Command::Hooks(args) => hooks::run_hooks(args, &cli.global),
         Command::Hook(args) => hooks::run_hook(args, &cli.global),
+        Command::Completion(args) => completion::run_completion(args),
+        Command::Version(args) => version::run(args),
+        Command::Doctor(args) => doctor::run(args, &cli.global),
         Command::Bump(args) => bump::run(args, &cli.global),
         Command::History(args) => history::run(args, &cli.global),
         Command::Rollback(args) => rollback::run(args, &cli.global),
+        Command::Complete(args) => completion::run_complete(args),
     }
 }
 

@@ -4,10 +4,15 @@
 mod bump;
 mod cluster;
 mod common;
+mod completion;
 mod diff;
 mod history;
 mod hooks;
+mod install;
+mod krew;
 mod plugin;
 mod post_merge;
+mod precommit;
 mod rollback;
 mod validate;
+mod version;
