@@ -71,6 +71,12 @@ pub enum HookCommand {
         /// URL of the remote.
         url: Option<String>,
     },
+    /// Validate for pre-commit and prek: the named files and what they affect, or at their
+    /// pre-push stage (PRE_COMMIT_FROM_REF/PRE_COMMIT_TO_REF set) the pushed commits.
+    PreCommit {
+        /// Files the framework passes (changed YAML files).
+        files: Vec<String>,
+    },
     /// Record the image bumps a merge or pull brought in as git notes (git's post-merge
     /// hook). Never fails the merge: problems are a warning on stderr.
     PostMerge {
@@ -125,6 +131,7 @@ fn shown(cwd: &Path, dir: &Path) -> String {
 pub fn run_hook(args: HookArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
     match args.command {
         HookCommand::PrePush { remote, .. } => pre_push_hook(&remote),
+        HookCommand::PreCommit { files } => framework_hook(&files),
         HookCommand::PostMerge { squash } => {
             crate::hooks::post_merge::run(&squash);
             Ok(Outcome::Clean)
@@ -165,4 +172,31 @@ fn pre_push_hook(remote: &str) -> anyhow::Result<Outcome> {
         return Ok(Outcome::NotClean);
     }
     Ok(Outcome::Clean)
+}
+
+/// pre-commit's variables for the pushed range (older releases used SOURCE/ORIGIN names).
+fn framework_range() -> Option<(String, String)> {
+    let var = |names: [&str; 2]| {
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+    };
+    let from = var(["PRE_COMMIT_FROM_REF", "PRE_COMMIT_SOURCE"])?;
+    let to = var(["PRE_COMMIT_TO_REF", "PRE_COMMIT_ORIGIN"])?;
+    Some((from, to))
+}
+
+fn framework_hook(files: &[String]) -> anyhow::Result<Outcome> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let report = pre_push::check_framework(&cwd, files, framework_range())
+        .context("could not check the manifests")?;
+    let mut out = anstream::stdout().lock();
+    if !report.diagnostics.is_empty() || report.errors() > 0 {
+        report::write_text(&report, &mut out)?;
+    }
+    Ok(if report.errors() > 0 {
+        Outcome::NotClean
+    } else {
+        Outcome::Clean
+    })
 }

@@ -197,6 +197,12 @@ pub fn check_commit(
         Err(_) => Config::default(),
     };
     let set = FileSet::from_git_tree(repo, &tree, &[])?;
+    Ok(check_changes(&set, changed, &config))
+}
+
+/// Validates what the changed paths affect in the files `set` lists (a commit's tree, or the
+/// working tree listed from the repository root, so both use repo-relative paths).
+pub fn check_changes(set: &FileSet, changed: &BTreeSet<String>, config: &Config) -> Report {
     let in_tree: HashSet<&str> = set.files.iter().map(|f| &*f.display).collect();
 
     let roots = affected_roots(&set, changed);
@@ -235,7 +241,7 @@ pub fn check_commit(
                 .iter()
                 .any(|r| crate::manifest::tree::under(&d.file, r))
     });
-    Ok(report)
+    report
 }
 
 /// Files beside the changed ones that mention a changed object's name: the only ones that can
@@ -270,6 +276,75 @@ fn same_name_siblings(
                 .then(|| f.display.to_string())
         })
         .collect()
+}
+
+/// The check pre-commit and prek run (`kubectl gitops hook pre-commit FILES...`). At their
+/// pre-push stage they set PRE_COMMIT_FROM_REF/PRE_COMMIT_TO_REF instead of giving git's
+/// stdin: the pushed commits are checked as the native hook checks them. Otherwise the named
+/// files are checked as they are on disk (the framework has stashed unstaged changes), with
+/// what they affect, like a push of them would be.
+pub fn check_framework(
+    cwd: &Path,
+    files: &[String],
+    range: Option<(String, String)>,
+) -> Result<Report, PrePushError> {
+    let repo = git2::Repository::discover(cwd)?;
+    let Some(root) = repo.workdir().map(Path::to_path_buf) else {
+        return Err(PrePushError::Repo(git2::Error::from_str(
+            "a bare repository has no files to check",
+        )));
+    };
+    if let Some((from, to)) = range {
+        let commit = repo
+            .revparse_single(&to)
+            .and_then(|o| o.peel_to_commit())?
+            .id()
+            .to_string();
+        let from_known = repo
+            .revparse_single(&from)
+            .and_then(|o| o.peel_to_commit())
+            .is_ok();
+        let range = if from_known && !is_zero(&from) {
+            format!("{from}..{commit}")
+        } else {
+            commit.clone()
+        };
+        let out = git(
+            &root,
+            &[
+                "log",
+                "--format=",
+                "--name-only",
+                "--no-renames",
+                "-m",
+                "-z",
+                &range,
+            ],
+        )?;
+        let changed = out
+            .split(['\0', '\n'])
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect();
+        return check_commit(&repo, &commit, &changed);
+    }
+    // Names are relative to where the framework ran us; the listing is from the root.
+    let cwd_abs = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
+    let root_abs = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
+    let changed: BTreeSet<String> = files
+        .iter()
+        .map(|f| {
+            let abs = cwd_abs.join(f);
+            let rel = abs
+                .strip_prefix(&root_abs)
+                .map(Path::to_path_buf)
+                .unwrap_or(abs);
+            kustomize::normalize(&rel.to_string_lossy())
+        })
+        .collect();
+    let config = Config::load(&root)?;
+    let set = FileSet::from_root(&root);
+    Ok(check_changes(&set, &changed, &config))
 }
 
 /// Kustomize/Helm directories a change affects: those containing a changed file, those whose

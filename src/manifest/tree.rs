@@ -88,6 +88,27 @@ impl FileSet {
         }
     }
 
+    /// Lists the YAML files of a work tree with paths relative to `root` (as git shows them),
+    /// whatever the current directory is.
+    pub fn from_root(root: &Path) -> FileSet {
+        let mut set = FileSet::from_paths(&[root.to_path_buf()]);
+        let prefix = display_of(root);
+        let strip = |display: &str| -> Arc<str> {
+            display
+                .strip_prefix(&prefix)
+                .map(|rest| rest.trim_start_matches('/'))
+                .unwrap_or(display)
+                .into()
+        };
+        for f in &mut set.files {
+            f.display = strip(&f.display);
+        }
+        for d in &mut set.problems {
+            d.file = strip(&d.file);
+        }
+        set
+    }
+
     /// Lists the YAML files of a git tree (a commit's tree), optionally only those under
     /// `prefixes` (repo-relative).
     pub fn from_git_tree(

@@ -169,6 +169,16 @@ fn commit_stage(framework: Framework) {
         "{}",
         combined(&out)
     );
+    // A change to one file of a kustomize directory renders the directory: the overlay's
+    // partial patch is not checked as a manifest of its own.
+    let patch = setup.repo.read("kustomize/overlays/prod/replicas.yaml");
+    setup.repo.write(
+        "kustomize/overlays/prod/replicas.yaml",
+        &patch.replace("replicas: 5", "replicas: 4"),
+    );
+    setup.repo.git(&["add", "-A"]);
+    let out = setup.git(&["commit", "-m", "scale prod"]);
+    assert!(out.status.success(), "{}", combined(&out));
     assert_ne!(head(&setup), before);
 }
 
@@ -211,6 +221,11 @@ fn push_stage(framework: Framework) {
     setup
         .repo
         .git(&["commit", "-q", "--no-verify", "-m", "broken"]);
+    // Fixed on disk but not committed: the pushed commit is what counts.
+    setup.repo.write(
+        "apps/web.yaml",
+        &deployment("web", "ghcr.io/acme/web:1.2.3"),
+    );
     let out = setup.git(&["push", "origin", "main"]);
     let text = combined(&out);
     assert!(
