@@ -205,7 +205,7 @@ pub fn check_commit(
 pub fn check_changes(set: &FileSet, changed: &BTreeSet<String>, config: &Config) -> Report {
     let in_tree: HashSet<&str> = set.files.iter().map(|f| &*f.display).collect();
 
-    let roots = affected_roots(&set, changed);
+    let roots = affected_roots(set, changed);
     let changed_dirs: HashSet<&str> = changed.iter().map(|p| parent(p)).collect();
     let mut report_files: HashSet<String> = changed
         .iter()
@@ -220,18 +220,18 @@ pub fn check_changes(set: &FileSet, changed: &BTreeSet<String>, config: &Config)
         render: true,
         only: Some(selection.clone()),
     };
-    let mut manifests = load(&set, &options(&selection));
+    let mut manifests = load(set, &options(&selection));
 
-    let mut extra = same_name_siblings(&set, &manifests, &selection, &changed_dirs);
+    let mut extra = same_name_siblings(set, &manifests, &selection, &changed_dirs);
     extra.extend(related_files(
-        &set,
+        set,
         &manifests,
         &selection,
         &mut report_files,
     ));
     if !extra.is_empty() {
         selection.files.extend(extra);
-        manifests = load(&set, &options(&selection));
+        manifests = load(set, &options(&selection));
     }
     let mut report = validate::validate(&manifests, &config.validation);
     report.diagnostics.retain(|d| {
