@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde::Serialize;
 
 use super::{ExitError, GlobalArgs, Outcome};
@@ -15,11 +15,7 @@ use crate::manifest::FileSet;
 use crate::manifest::bump::{self, Change, Target, Version};
 use crate::manifest::tree::Location;
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+pub use super::TextOrJson as Format;
 
 /// Set the tag (or digest) of an image everywhere it is deployed, editing only the bytes of
 /// the version: comments, quotes, key order, indentation, CRLF line endings and Flux setter

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -20,11 +20,7 @@ use crate::diff::render::{self, ExternalFile};
 use crate::diff::{Change, KeyChanges, ObjectDiff, compare};
 use crate::manifest::ObjectId;
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+pub use super::TextOrJson as Format;
 
 /// Show what `kubectl apply` would change: a unified diff per object between the live object
 /// and the result of a server-side apply dry-run of Git's version (falling back to comparing

@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use anstyle::{AnsiColor, Style};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use kube::config::KubeconfigError;
 use serde::Serialize;
 
@@ -14,11 +14,7 @@ use super::{GlobalArgs, Outcome, version};
 use crate::cluster::client::{Cluster, ClusterError, ConnectOptions};
 use crate::cluster::parse_timeout;
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+pub use super::TextOrJson as Format;
 
 /// Check the tools and settings kubectl-gitops relies on: the plugin and its completion on
 /// PATH, git, kubectl and its kustomize, helm, this repository's hooks, and the kubeconfig

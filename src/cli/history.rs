@@ -4,18 +4,14 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde::Serialize;
 
 use super::{GlobalArgs, Outcome};
 use crate::git::history::{self, Entry, Options};
 use crate::git::{Repo, short};
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+pub use super::TextOrJson as Format;
 
 /// Show every image-tag bump in the history of HEAD, newest first: when, by whom, which
 /// image, old -> new, and whether it was rolled back later.

@@ -16,6 +16,13 @@ pub mod status;
 pub mod validate;
 pub mod version;
 
+/// `-o text|json`, for the commands that have no other output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TextOrJson {
+    Text,
+    Json,
+}
+
 /// How a command ended when it did its job. The numbers are the process exit codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde::Serialize;
 
 use super::{ExitError, GlobalArgs, Outcome};
@@ -13,11 +13,7 @@ use crate::git::rollback::{self, Mode, Plan, PushTarget, RollbackError};
 use crate::git::{Repo, short};
 use crate::manifest::bump::{self, Version};
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+pub use super::TextOrJson as Format;
 
 /// Roll back an image bump the GitOps way: a new commit the controller applies.
 ///

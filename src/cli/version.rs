@@ -2,17 +2,13 @@
 
 use std::io::Write;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde::Serialize;
 
 use super::Outcome;
 use crate::validate::builtin::KUBERNETES_VERSION;
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+pub use super::TextOrJson as Format;
 
 /// Print the version, the commit it was built from, and the Kubernetes version whose
 /// schemas `validate` checks against.

@@ -120,6 +120,18 @@ pub struct FileDiff {
     pub after: Option<String>,
 }
 
+/// The planned edits of a bump, as the files a rollback changes.
+fn file_diffs(repo: &Repo, edits: Vec<crate::manifest::bump::FileEdit>) -> Vec<FileDiff> {
+    edits
+        .into_iter()
+        .map(|e| FileDiff {
+            path: relative_display(repo, &e.entry.display),
+            before: Some(e.before),
+            after: Some(e.after),
+        })
+        .collect()
+}
+
 impl FileDiff {
     /// A `git diff` style unified diff of the change.
     pub fn diff(&self) -> String {
@@ -455,15 +467,7 @@ pub fn plan_switch(
         trailers: trailers(&bumps, reverted.as_ref().map(|r| r.commit.as_str())),
         reverted,
         bumps,
-        files: planned
-            .edits
-            .into_iter()
-            .map(|e| FileDiff {
-                path: relative_display(repo, &e.entry.display),
-                before: Some(e.before),
-                after: Some(e.after),
-            })
-            .collect(),
+        files: file_diffs(repo, planned.edits),
         message,
         automation,
         setters: planned.setters,
@@ -672,15 +676,7 @@ fn plan_partial(
         });
     }
     Ok(Partial {
-        files: planned
-            .edits
-            .into_iter()
-            .map(|e| FileDiff {
-                path: relative_display(repo, &e.entry.display),
-                before: Some(e.before),
-                after: Some(e.after),
-            })
-            .collect(),
+        files: file_diffs(repo, planned.edits),
         setters: planned.setters,
         pinned: planned.pinned,
         warnings: planned.warnings,
