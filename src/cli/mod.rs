@@ -86,14 +86,14 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     Status(status::StatusArgs),
     Diff(diff::DiffArgs),
+    History(history::HistoryArgs),
+    Bump(bump::BumpArgs),
+    Rollback(rollback::RollbackArgs),
     Hooks(hooks::HooksArgs),
     Hook(hooks::HookArgs),
     Completion(completion::CompletionArgs),
     Version(version::VersionArgs),
     Doctor(doctor::DoctorArgs),
-    Bump(bump::BumpArgs),
-    History(history::HistoryArgs),
-    Rollback(rollback::RollbackArgs),
     /// Answers kubectl's plugin completion (run by kubectl_complete-gitops).
     #[command(name = "__complete", hide = true)]
     Complete(completion::CompleteArgs),
