@@ -439,11 +439,19 @@ fn objects_of(root: Node) -> Vec<Node> {
         return Vec::new();
     };
     let has = |k: &str| entries.iter().any(|e| e.key == k);
+    // `v1/List` and typed lists (`ConfigMapList`...) are flattened by kubectl; a list of
+    // objects is what tells them from a custom kind that merely ends in "List".
+    let kind = root.get("kind").and_then(Node::as_str).unwrap_or_default();
     let is_list = root
-        .get("kind")
-        .and_then(Node::as_str)
-        .is_some_and(|k| k == "List")
-        && root.get("items").is_some_and(|i| i.as_seq().is_some());
+        .get("items")
+        .and_then(Node::as_seq)
+        .is_some_and(|items| {
+            kind == "List"
+                || (kind.ends_with("List")
+                    && items
+                        .iter()
+                        .all(|i| i.get("kind").is_some() || i.get("apiVersion").is_some()))
+        });
     if is_list {
         let Value::Map(entries) = root.value else {
             unreachable!("checked above")
