@@ -153,8 +153,17 @@ fn changed_files(
     commit: &str,
     remote_known: bool,
 ) -> Result<BTreeSet<String>, PrePushError> {
-    let exclude = format!("^{}", update.remote_sha);
-    let remotes = format!("--remotes={remote}");
+    if remote_known {
+        // Fast-forward or force push: what is reachable from the new tip but not the old one.
+        changed_paths(repo, &[commit, &format!("^{}", update.remote_sha)])
+    } else {
+        // New branch (or a remote tip we never fetched): what no ref of that remote has.
+        changed_paths(repo, &[commit, "--not", &format!("--remotes={remote}")])
+    }
+}
+
+/// Paths changed by the commits `revisions` select (merges against each parent).
+fn changed_paths(repo: &Path, revisions: &[&str]) -> Result<BTreeSet<String>, PrePushError> {
     let mut args = vec![
         "log",
         "--format=",
@@ -162,15 +171,8 @@ fn changed_files(
         "--no-renames",
         "-m",
         "-z",
-        commit,
     ];
-    if remote_known {
-        // Fast-forward or force push: what is reachable from the new tip but not the old one.
-        args.push(&exclude);
-    } else {
-        // New branch (or a remote tip we never fetched): what no ref of that remote has.
-        args.extend(["--not", &remotes]);
-    }
+    args.extend(revisions);
     let out = git(repo, &args)?;
     Ok(out
         .split(['\0', '\n'])
@@ -309,23 +311,7 @@ pub fn check_framework(
         } else {
             commit.clone()
         };
-        let out = git(
-            &root,
-            &[
-                "log",
-                "--format=",
-                "--name-only",
-                "--no-renames",
-                "-m",
-                "-z",
-                &range,
-            ],
-        )?;
-        let changed = out
-            .split(['\0', '\n'])
-            .filter(|p| !p.is_empty())
-            .map(str::to_string)
-            .collect();
+        let changed = changed_paths(&root, &[&range])?;
         return check_commit(&repo, &commit, &changed);
     }
     // Names are relative to where the framework ran us; the listing is from the root.

@@ -1,6 +1,6 @@
 //! `status` and `diff` against a Kubernetes API server.
 //!
-//! Tests marked `#[ignore]` need a real cluster: they read `KUBECONFIG` (run
+//! The ignored tests need a real cluster: they read `KUBECONFIG` (run
 //! `eval "$(tests/cluster/apiserver.sh up)"`, or point it at any cluster where you may create
 //! namespaces), create their own uniquely named namespace and delete it. The fault tests at the
 //! end need no cluster: they start tiny local servers that refuse, fail or never answer.
