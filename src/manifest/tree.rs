@@ -65,11 +65,26 @@ impl FileSet {
                     "io",
                     format!("cannot read: {e}"),
                 )),
-                Ok(meta) if meta.is_file() => files.push(FileEntry {
-                    display: shown.into(),
-                    location: Location::Disk(input.clone()),
-                    explicit: true,
-                }),
+                Ok(meta) if meta.is_file() => {
+                    // A file of a kustomize directory (a patch, a base resource) means
+                    // something only rendered with its kustomization: name that too, and the
+                    // loader renders the directory instead of reading the file on its own.
+                    let owner = owning_kustomization(input, &shown);
+                    files.push(FileEntry {
+                        display: shown.into(),
+                        location: Location::Disk(input.clone()),
+                        explicit: owner.is_none(),
+                    });
+                    if let Some((path, display)) = owner
+                        && !files.iter().any(|f| *f.display == *display)
+                    {
+                        files.push(FileEntry {
+                            display: display.into(),
+                            location: Location::Disk(path),
+                            explicit: false,
+                        });
+                    }
+                }
                 Ok(meta) if meta.is_dir() => walk_dir(input, &mut files, &mut problems),
                 // FIFOs and devices would block or never end; they are never manifests.
                 Ok(_) => problems.push(Diagnostic::file(
@@ -259,6 +274,42 @@ fn read_blob(
     }
     let obj = odb.read(oid).map_err(|e| e.message().to_string())?;
     Ok(obj.data().to_vec())
+}
+
+/// The kustomization of the nearest directory at or above `file` (within its repository),
+/// with the display path it gets beside the file's own display path `shown`.
+fn owning_kustomization(file: &Path, shown: &str) -> Option<(PathBuf, String)> {
+    let abs = std::fs::canonicalize(file).ok()?;
+    let mut dir = abs.parent()?;
+    loop {
+        for name in ["kustomization.yaml", "kustomization.yml"] {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                if candidate == abs {
+                    return None;
+                }
+                // `shown` ends with the file's path below the kustomization's directory; the
+                // part before it is how the user wrote that directory.
+                let below = abs
+                    .strip_prefix(dir)
+                    .ok()?
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                let base = shown.strip_suffix(&below)?.trim_end_matches('/');
+                let display = if base.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{base}/{name}")
+                };
+                return Some((candidate, display));
+            }
+        }
+        // Never look past the top of the repository the file is in.
+        if dir.join(".git").exists() {
+            return None;
+        }
+        dir = dir.parent()?;
+    }
 }
 
 fn too_big(len: u64) -> String {

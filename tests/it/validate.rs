@@ -315,3 +315,41 @@ fn help_reads_as_a_kubectl_plugin() {
         stdout(&out)
     );
 }
+
+#[test]
+fn a_named_file_of_a_kustomize_directory_is_checked_rendered() {
+    let repo = Repo::new();
+    repo.write("base/kustomization.yaml", "resources: [deploy.yaml]\n");
+    repo.write("base/deploy.yaml", &deployment("web", "nginx:1.27"));
+    repo.write(
+        "overlays/prod/kustomization.yaml",
+        "resources: [../../base]\npatches:\n  - path: replicas.yaml\n",
+    );
+    // A patch is a partial Deployment: on its own it lacks selector and template.
+    let patch =
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 3\n";
+    repo.write("overlays/prod/replicas.yaml", patch);
+    let out = repo
+        .run()
+        .args(["validate", "overlays/prod/replicas.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+
+    repo.write(
+        "overlays/prod/replicas.yaml",
+        &patch.replace("replicas: 3", "replicas: three"),
+    );
+    let out = repo
+        .run()
+        .args(["validate", "overlays/prod/replicas.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains("spec.replicas: expected an integer"),
+        "{text}"
+    );
+    assert!(text.contains("overlays/prod/replicas.yaml"), "{text}");
+}
