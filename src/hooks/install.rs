@@ -179,22 +179,3 @@ pub fn uninstall(
     }
     Ok((dir, done))
 }
-
-/// Whether each hook is installed (ours), foreign, or absent; used by `doctor`.
-pub fn state(repo: &Path) -> Result<Vec<(String, Action)>, InstallError> {
-    let dir = hooks_dir(repo)?;
-    Ok(SHIMS
-        .iter()
-        .map(|(name, _)| {
-            let path = dir.join(name);
-            let action = if !path.exists() {
-                Action::NotInstalled
-            } else if is_ours(&path) {
-                Action::Installed
-            } else {
-                Action::NotOurs
-            };
-            (name.to_string(), action)
-        })
-        .collect())
-}

@@ -47,15 +47,6 @@ impl ImageRef {
         })
     }
 
-    /// The tag, with the `latest` Kubernetes implies when there is neither tag nor digest.
-    pub fn effective_tag(&self) -> Option<&str> {
-        match (&self.tag, &self.digest) {
-            (Some(t), _) => Some(t),
-            (None, None) => Some("latest"),
-            (None, Some(_)) => None,
-        }
-    }
-
     /// The tag or digest that identifies the version (`1.2`, `sha256:...`, `1.2@sha256:...`).
     pub fn version(&self) -> String {
         match (&self.tag, &self.digest) {
@@ -142,10 +133,6 @@ mod tests {
         assert!(ImageRef::parse("").is_none());
         assert!(ImageRef::parse("a b").is_none());
         assert!(ImageRef::parse("nginx:").is_none());
-        assert_eq!(
-            ImageRef::parse("nginx").unwrap().effective_tag(),
-            Some("latest")
-        );
     }
 
     #[test]

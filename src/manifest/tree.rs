@@ -212,14 +212,6 @@ impl FileSet {
         }
     }
 
-    /// Reads every file, in order.
-    pub fn read_all(&self) -> Vec<Result<Vec<u8>, String>> {
-        self.read_wanted(&vec![true; self.files.len()])
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err("not read".into())))
-            .collect()
-    }
-
     /// Reads the files for which `wanted` is true, in order (`None` for the others). Git
     /// blobs are read through one repository handle.
     pub fn read_wanted(&self, wanted: &[bool]) -> Vec<Option<Result<Vec<u8>, String>>> {
