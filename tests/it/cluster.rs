@@ -663,55 +663,28 @@ metadata:
     assert!(stderr(&out).contains("CRD"), "{}", stderr(&out));
 }
 
-const FLUX_CRDS: &str = "apiVersion: apiextensions.k8s.io/v1
+/// A schemaless CRD with a status subresource, standing in for a controller's own.
+fn stand_in_crd(group: &str, version: &str, kind: &str, plural: &str) -> String {
+    let singular = kind.to_lowercase();
+    format!(
+        "apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata:
-  name: kustomizations.kustomize.toolkit.fluxcd.io
+  name: {plural}.{group}
 spec:
-  group: kustomize.toolkit.fluxcd.io
-  names: {kind: Kustomization, listKind: KustomizationList, plural: kustomizations, singular: kustomization}
+  group: {group}
+  names: {{kind: {kind}, listKind: {kind}List, plural: {plural}, singular: {singular}}}
   scope: Namespaced
   versions:
-  - name: v1
+  - name: {version}
     served: true
     storage: true
-    subresources: {status: {}}
+    subresources: {{status: {{}}}}
     schema:
-      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
----
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: gitrepositories.source.toolkit.fluxcd.io
-spec:
-  group: source.toolkit.fluxcd.io
-  names: {kind: GitRepository, listKind: GitRepositoryList, plural: gitrepositories, singular: gitrepository}
-  scope: Namespaced
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    subresources: {status: {}}
-    schema:
-      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
-";
-
-const ARGO_CRD: &str = "apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: applications.argoproj.io
-spec:
-  group: argoproj.io
-  names: {kind: Application, listKind: ApplicationList, plural: applications, singular: application}
-  scope: Namespaced
-  versions:
-  - name: v1alpha1
-    served: true
-    storage: true
-    subresources: {status: {}}
-    schema:
-      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
-";
+      openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}
+"
+    )
+}
 
 /// Installs a stand-in CRD unless the real one is there (a cluster running Flux or Argo CD
 /// keeps its own).
@@ -746,9 +719,26 @@ fn write_status(kind: &str, ns: &str, name: &str, status: Value) {
 #[ignore = "needs a cluster: run tests/cluster/apiserver.sh up"]
 fn flux_and_argo_show_applied_revision_and_pending_commits() {
     let config = kubeconfig();
-    ensure_crd("kustomizations.kustomize.toolkit.fluxcd.io", FLUX_CRDS);
-    ensure_crd("gitrepositories.source.toolkit.fluxcd.io", FLUX_CRDS);
-    ensure_crd("applications.argoproj.io", ARGO_CRD);
+    for (group, version, kind, plural) in [
+        (
+            "kustomize.toolkit.fluxcd.io",
+            "v1",
+            "Kustomization",
+            "kustomizations",
+        ),
+        (
+            "source.toolkit.fluxcd.io",
+            "v1",
+            "GitRepository",
+            "gitrepositories",
+        ),
+        ("argoproj.io", "v1alpha1", "Application", "applications"),
+    ] {
+        ensure_crd(
+            &format!("{plural}.{group}"),
+            &stand_in_crd(group, version, kind, plural),
+        );
+    }
     let ns = Namespace::new();
     let n = ns.name.as_str();
     let path = format!("deploy/{n}");
