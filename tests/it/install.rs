@@ -5,12 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::common::{Repo, deployment, stderr, stdout};
-use crate::krew::{
-    assert_plugin_list_clean, kubectl_gitops, path_with_only, release, repo_file, target_dir,
-};
+use crate::common::{stderr, stdout};
+use crate::krew::{assert_plugin_runs, release, repo_file, target_dir};
 
-const VERSION: &str = env!("CARGO_PKG_VERSION");
 const FILES: [&str; 2] = ["kubectl-gitops", "kubectl_complete-gitops"];
 
 fn install_sh(args: &[&str]) -> Command {
@@ -47,19 +44,7 @@ fn assert_usable(prefix: &Path) {
             "{name} is not executable"
         );
     }
-    let path = path_with_only(prefix);
-    assert_plugin_list_clean(&path, &prefix.join("kubectl-gitops"));
-    let repo = Repo::new();
-    let shown = kubectl_gitops(&path, repo.path(), &["version"]);
-    assert!(
-        shown.starts_with(&format!("kubectl-gitops {VERSION}\n")),
-        "{shown}"
-    );
-    repo.write(
-        "apps/web.yaml",
-        &deployment("web", "ghcr.io/acme/web:1.2.3"),
-    );
-    kubectl_gitops(&path, repo.path(), &["validate", "apps"]);
+    let path = assert_plugin_runs(prefix, &prefix.join("kubectl-gitops"));
 
     let out = Command::new("kubectl")
         .args(["__complete", "gitops", "vers"])

@@ -545,8 +545,14 @@ fn release_archives_install_the_krew_way() {
     let link = bin_dir.join("kubectl-gitops");
     std::os::unix::fs::symlink(&target, &link).expect("link the plugin");
 
-    let path = path_with_only(&bin_dir);
-    assert_plugin_list_clean(&path, &link);
+    assert_plugin_runs(&bin_dir, &link);
+}
+
+/// With only `dir` (and the system) on PATH, kubectl lists `plugin` without warnings and runs
+/// it: `version` shows this build and `validate` passes on a good manifest. Returns that PATH.
+pub fn assert_plugin_runs(dir: &Path, plugin: &Path) -> String {
+    let path = path_with_only(dir);
+    assert_plugin_list_clean(&path, plugin);
     let repo = Repo::new();
     let shown = kubectl_gitops(&path, repo.path(), &["version"]);
     assert!(
@@ -558,4 +564,5 @@ fn release_archives_install_the_krew_way() {
         &deployment("web", "ghcr.io/acme/web:1.2.3"),
     );
     kubectl_gitops(&path, repo.path(), &["validate", "apps"]);
+    path
 }
