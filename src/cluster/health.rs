@@ -70,10 +70,9 @@ fn not_observed(object: &Value) -> bool {
 pub fn of(object: &Value) -> Option<Health> {
     let kind = object.get("kind")?.as_str()?;
     match kind {
-        "Deployment" => deployment(object),
-        "StatefulSet" => statefulset(object),
-        "DaemonSet" => daemonset(object),
-        "ReplicaSet" | "ReplicationController" => replicaset(object),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" => {
+            replicated(kind, object)
+        }
         "Job" => job(object),
         "CronJob" => {
             if object.pointer("/spec/suspend") == Some(&Value::Bool(true)) {
@@ -97,16 +96,27 @@ pub fn of(object: &Value) -> Option<Health> {
     }
 }
 
-fn deployment(d: &Value) -> Option<Health> {
-    if d.pointer("/spec/paused") == Some(&Value::Bool(true)) {
+/// Workloads whose controller reports the spec it has acted on in `observedGeneration`:
+/// until it catches up, their replica counts describe the previous spec.
+fn replicated(kind: &str, object: &Value) -> Option<Health> {
+    if kind == "Deployment" && object.pointer("/spec/paused") == Some(&Value::Bool(true)) {
         return health(State::Suspended, "rollout paused");
     }
-    if not_observed(d) {
+    if not_observed(object) {
         return health(
             State::Progressing,
             "waiting for the controller to see the change",
         );
     }
+    match kind {
+        "Deployment" => deployment(object),
+        "StatefulSet" => statefulset(object),
+        "DaemonSet" => daemonset(object),
+        _ => replicaset(object),
+    }
+}
+
+fn deployment(d: &Value) -> Option<Health> {
     if let Some(c) = condition(d, "Progressing")
         && c.get("reason").and_then(Value::as_str) == Some("ProgressDeadlineExceeded")
     {
@@ -138,12 +148,6 @@ fn deployment(d: &Value) -> Option<Health> {
 }
 
 fn statefulset(s: &Value) -> Option<Health> {
-    if not_observed(s) {
-        return health(
-            State::Progressing,
-            "waiting for the controller to see the change",
-        );
-    }
     let wanted = int(s, &["spec", "replicas"]).unwrap_or(1);
     let ready = int(s, &["status", "readyReplicas"]).unwrap_or(0);
     if ready < wanted {
@@ -171,12 +175,6 @@ fn statefulset(s: &Value) -> Option<Health> {
 }
 
 fn daemonset(d: &Value) -> Option<Health> {
-    if not_observed(d) {
-        return health(
-            State::Progressing,
-            "waiting for the controller to see the change",
-        );
-    }
     let wanted = int(d, &["status", "desiredNumberScheduled"]).unwrap_or(0);
     let updated = int(d, &["status", "updatedNumberScheduled"]).unwrap_or(0);
     let available = int(d, &["status", "numberAvailable"]).unwrap_or(0);
@@ -196,12 +194,6 @@ fn daemonset(d: &Value) -> Option<Health> {
 }
 
 fn replicaset(r: &Value) -> Option<Health> {
-    if not_observed(r) {
-        return health(
-            State::Progressing,
-            "waiting for the controller to see the change",
-        );
-    }
     let wanted = int(r, &["spec", "replicas"]).unwrap_or(1);
     let available = int(r, &["status", "availableReplicas"]).unwrap_or(0);
     if available < wanted {
