@@ -12,8 +12,20 @@ pub struct Config {
     /// Named apps: a path in the repository and where it is deployed.
     #[serde(default)]
     pub apps: Vec<App>,
+    /// Which kube context each cluster is compared with: a Flux cluster entry directory
+    /// (`clusters/staging`) or an Argo CD destination (`in-cluster`, a server URL).
+    #[serde(default)]
+    pub clusters: Vec<ClusterContext>,
     #[serde(default)]
     pub validation: ValidationConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterContext {
+    /// The cluster as `kubectl gitops apps` names it.
+    pub name: String,
+    pub context: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,5 +1,6 @@
 //! kubectl-gitops: the Git side of a GitOps loop.
 
+pub mod apps;
 pub mod cli;
 pub mod cluster;
 pub mod config;

@@ -5,6 +5,7 @@ use std::io::Write;
 
 use clap::{Args, Parser, Subcommand};
 
+pub mod apps;
 pub mod bump;
 pub mod completion;
 pub mod diff;
@@ -83,6 +84,8 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    Apps(apps::AppsArgs),
+    Render(apps::RenderArgs),
     Validate(validate::ValidateArgs),
     Status(status::StatusArgs),
     Diff(diff::DiffArgs),
@@ -106,6 +109,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             .map_err(|e| anyhow::anyhow!("cannot change to {}: {e}", dir.display()))?;
     }
     match cli.command {
+        Command::Apps(args) => apps::run_apps(args),
+        Command::Render(args) => apps::run_render(args),
         Command::Validate(args) => validate::run(args, &cli.global),
         Command::Status(args) => status::run(args, &cli.global),
         Command::Diff(args) => diff::run(args, &cli.global),

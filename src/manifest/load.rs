@@ -29,6 +29,8 @@ pub struct Unit {
     /// The directory (display path; empty for the current directory).
     pub dir: Arc<str>,
     pub kind: UnitKind,
+    /// The app it is (see `apps`): the directory for plain units.
+    pub app: Arc<str>,
 }
 
 /// Everything read from a set of inputs.
@@ -77,6 +79,42 @@ const NOT_MANIFESTS: &[&str] = &[
     "Chart.lock",
 ];
 
+/// The one rule for which YAML files can hold Kubernetes objects at all: kustomizations,
+/// chart metadata, Helm values and tools' own config files never do, whatever they contain.
+/// (Chart templates are excluded by their directory: see [`render_roots`].)
+pub fn is_manifest_name(path: &str) -> bool {
+    let name = file_name(path);
+    !(NOT_MANIFESTS.contains(&name)
+        || name.starts_with("kustomization.")
+        || name == "values.yaml"
+        || name.starts_with(".argocd-source"))
+}
+
+/// The objects of one file (documents that are not objects yield nothing), with their
+/// document index, or the one diagnostic that says why the file could not be read.
+pub fn read_objects(set: &FileSet, entry: &FileEntry) -> (Vec<(usize, Node)>, Option<Diagnostic>) {
+    let parsed = parse_file(entry, set.read(entry));
+    let objects = parsed
+        .documents
+        .into_iter()
+        .filter_map(|d| d.root.map(|r| (d.index, r)))
+        .flat_map(|(i, root)| objects_of(root).into_iter().map(move |n| (i, n)))
+        .collect();
+    (objects, parsed.error)
+}
+
+/// The objects of a YAML stream (a renderer's output), with their document index.
+pub fn objects_in_text(text: &str) -> (Vec<(usize, Node)>, Option<yaml::YamlError>) {
+    let stream = yaml::parse_stream(text);
+    let objects = stream
+        .documents
+        .into_iter()
+        .filter_map(|d| d.root.map(|r| (d.index, r)))
+        .flat_map(|(i, root)| objects_of(root).into_iter().map(move |n| (i, n)))
+        .collect();
+    (objects, stream.error)
+}
+
 /// Loads every manifest of a file set.
 pub fn load(set: &FileSet, options: &LoadOptions) -> Manifests {
     load_filtered(set, options, &Some)
@@ -122,6 +160,7 @@ where
                 out.units.push(Unit {
                     dir: parent(&f.display).into(),
                     kind: UnitKind::Directory,
+                    app: parent(&f.display).into(),
                 });
                 out.units.len() - 1
             })
@@ -195,6 +234,7 @@ where
         let unit = out.units.len();
         out.units.push(Unit {
             dir: root.dir.clone(),
+            app: root.dir.clone(),
             kind: match root.renderer {
                 Renderer::Kustomize => UnitKind::Kustomize,
                 Renderer::Helm => UnitKind::Helm,
@@ -285,11 +325,7 @@ fn plan(files: &[FileEntry], options: &LoadOptions) -> Plan {
         .collect();
     let mut roles = HashMap::new();
     for f in files {
-        let name = file_name(&f.display);
-        let role = if NOT_MANIFESTS.contains(&name)
-            || name.starts_with("kustomization.")
-            || name == "values.yaml"
-        {
+        let role = if !is_manifest_name(&f.display) {
             Role::Skip
         } else if f.explicit {
             Role::Manifest

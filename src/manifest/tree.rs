@@ -41,7 +41,9 @@ pub struct FileSet {
 }
 
 enum Source {
-    WorkTree,
+    /// Files on disk; `root` is the directory repository paths are relative to, when the set
+    /// was listed from one ([`FileSet::from_root`]).
+    WorkTree { root: Option<PathBuf> },
     Git {
         repo_path: PathBuf,
         tree: git2::Oid,
@@ -99,7 +101,7 @@ impl FileSet {
         FileSet {
             files,
             problems,
-            source: Source::WorkTree,
+            source: Source::WorkTree { root: None },
         }
     }
 
@@ -121,6 +123,9 @@ impl FileSet {
         for d in &mut set.problems {
             d.file = strip(&d.file);
         }
+        set.source = Source::WorkTree {
+            root: Some(root.to_path_buf()),
+        };
         set
     }
 
@@ -207,7 +212,7 @@ impl FileSet {
     /// by the caller, in parallel, with [`FileSet::read`].
     pub fn preload(&self, wanted: &[bool]) -> Vec<Option<Result<Vec<u8>, String>>> {
         match self.source {
-            Source::WorkTree => vec![None; self.files.len()],
+            Source::WorkTree { .. } => vec![None; self.files.len()],
             Source::Git { .. } => self.read_wanted(wanted),
         }
     }
@@ -216,7 +221,7 @@ impl FileSet {
     /// blobs are read through one repository handle.
     pub fn read_wanted(&self, wanted: &[bool]) -> Vec<Option<Result<Vec<u8>, String>>> {
         let repo = match &self.source {
-            Source::WorkTree => None,
+            Source::WorkTree { .. } => None,
             Source::Git { repo_path, .. } => Some(git2::Repository::open(repo_path)),
         };
         self.files
@@ -238,7 +243,10 @@ impl FileSet {
     /// writes its tree to a temporary directory the first time this is asked.
     pub fn dir_on_disk(&self, dir: &str) -> Result<PathBuf, String> {
         match &self.source {
-            Source::WorkTree => Ok(PathBuf::from(if dir.is_empty() { "." } else { dir })),
+            Source::WorkTree { root: None } => {
+                Ok(PathBuf::from(if dir.is_empty() { "." } else { dir }))
+            }
+            Source::WorkTree { root: Some(root) } => Ok(root.join(dir)),
             Source::Git {
                 repo_path,
                 tree,
@@ -251,6 +259,50 @@ impl FileSet {
                 }
             }
         }
+    }
+}
+
+impl FileSet {
+    /// Reads a file by repository path whether or not it was listed (hidden files such as
+    /// Argo CD's `.argocd-source-<app>.yaml` are not). `None` when there is no such file.
+    pub fn read_path(&self, path: &str) -> Option<Result<Vec<u8>, String>> {
+        match &self.source {
+            Source::WorkTree { root } => {
+                let full = match root {
+                    Some(root) => root.join(path),
+                    None => PathBuf::from(path),
+                };
+                let meta = std::fs::symlink_metadata(&full).ok()?;
+                if !meta.is_file() {
+                    return None;
+                }
+                let entry = FileEntry {
+                    display: path.into(),
+                    location: Location::Disk(full),
+                    explicit: false,
+                };
+                Some(self.read(&entry))
+            }
+            Source::Git {
+                repo_path, tree, ..
+            } => {
+                let repo = git2::Repository::open(repo_path).ok()?;
+                let id = {
+                    let tree = repo.find_tree(*tree).ok()?;
+                    let entry = tree.get_path(Path::new(path)).ok()?;
+                    if entry.kind() != Some(git2::ObjectType::Blob) {
+                        return None;
+                    }
+                    entry.id()
+                };
+                Some(read_blob(&Ok(repo), id))
+            }
+        }
+    }
+
+    /// True when the files come from a commit rather than the working tree.
+    pub fn is_git(&self) -> bool {
+        matches!(self.source, Source::Git { .. })
     }
 }
 

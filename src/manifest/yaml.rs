@@ -9,7 +9,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use granit_parser::{Event, Options, Parser, ScalarStyle, Span, Tag};
+pub use granit_parser::ScalarStyle;
+use granit_parser::{Event, Options, Parser, Span, Tag};
 
 /// Deepest nesting accepted; deeper input is rejected before it can exhaust a stack.
 pub const MAX_DEPTH: usize = 128;
@@ -550,7 +551,7 @@ fn resolve(
 
 /// YAML 1.1 plain-scalar resolution (go-yaml v2, which `sigs.k8s.io/yaml` uses).
 /// `None` means the scalar is a string.
-fn resolve_plain(text: &str) -> Option<Scalar> {
+pub fn resolve_plain(text: &str) -> Option<Scalar> {
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Some(Scalar::Null),
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
