@@ -23,7 +23,7 @@ use serde_json::Value as Json;
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::manifest::{self, FileSet, LoadOptions, Manifests, Object, Unit, UnitKind};
-pub use open::{OpenError, Opened, Revision, open};
+pub use open::{OpenError, Opened, Revision, changed_paths, open};
 pub use repo::RepoView;
 
 /// Who applies an app.

@@ -127,3 +127,37 @@ pub fn open(cwd: &Path, revision: &Revision, options: &Options) -> Result<Opened
         }
     }
 }
+
+/// Every repository path that differs between two revisions (old and new names both), for
+/// rendering only the apps a change touches.
+pub fn changed_paths(
+    repo: &git2::Repository,
+    from: &str,
+    to: &str,
+) -> Result<std::collections::BTreeSet<String>, OpenError> {
+    let tree = |rev: &str| -> Result<git2::Tree<'_>, OpenError> {
+        repo.revparse_single(rev)
+            .and_then(|o| o.peel_to_commit())
+            .and_then(|c| c.tree())
+            .map_err(|source| OpenError::BadRevision {
+                revision: rev.to_string(),
+                source,
+            })
+    };
+    let (old, new) = (tree(from)?, tree(to)?);
+    let diff = repo
+        .diff_tree_to_tree(Some(&old), Some(&new), None)
+        .map_err(|source| OpenError::Tree {
+            revision: format!("{from}..{to}"),
+            source,
+        })?;
+    let mut paths = std::collections::BTreeSet::new();
+    for delta in diff.deltas() {
+        for file in [delta.old_file(), delta.new_file()] {
+            if let Some(p) = file.path().and_then(|p| p.to_str()) {
+                paths.insert(p.to_string());
+            }
+        }
+    }
+    Ok(paths)
+}

@@ -20,7 +20,17 @@ use crate::diff::render::{self, ExternalFile};
 use crate::diff::{Change, KeyChanges, ObjectDiff, compare};
 use crate::manifest::ObjectId;
 
-pub use super::TextOrJson as Format;
+/// Output formats of `diff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    /// A pull-request comment: a table of apps, then each changed app's diff.
+    Markdown,
+}
+
+/// GitHub refuses comments over 65,536 characters; the rest is cut with a note.
+const MARKDOWN_LIMIT: usize = 65_000;
 
 /// Show what `kubectl apply` would change: a unified diff per object between the live object
 /// and the result of a server-side apply dry-run of Git's version (falling back to comparing
@@ -43,6 +53,9 @@ pub struct DiffArgs {
     /// The revision to compare --from with [default: HEAD].
     #[arg(long, value_name = "REV", requires = "from")]
     pub to: Option<String>,
+    /// With --from: render every app, not only those whose inputs the change touches.
+    #[arg(long, requires = "from")]
+    pub all_apps: bool,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
     pub output: Format,
@@ -62,6 +75,8 @@ pub struct DiffArgs {
 struct JsonObject {
     #[serde(skip_serializing_if = "Option::is_none")]
     context: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app: Option<String>,
     api_version: String,
     kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -96,6 +111,8 @@ struct JsonOutput {
 /// One object to show, from either mode.
 struct Item {
     context: Option<String>,
+    /// The app it belongs to (comparing revisions).
+    app: Option<String>,
     id: ObjectId,
     source: Option<String>,
     method: Option<Method>,
@@ -123,6 +140,11 @@ pub fn run(args: DiffArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
     let found = match (args.output, external) {
         (Format::Json, _) => {
             write_json(&items, from, to, warnings)?;
+            report_problems(&items);
+            differs
+        }
+        (Format::Markdown, _) => {
+            write_markdown(&items, &from, &to)?;
             report_problems(&items);
             differs
         }
@@ -200,6 +222,7 @@ fn cluster_items(
         {
             items.push(Item {
                 context: multiple.then(|| report.context.clone()),
+                app: None,
                 id,
                 source: Some(source),
                 method: Some(method),
@@ -214,7 +237,8 @@ fn cluster_items(
     Ok((items, "LIVE".into(), "MERGED".into(), warnings))
 }
 
-/// Two Git revisions, no cluster.
+/// Two Git revisions, no cluster: per app, only the apps the change touches (unless
+/// `--all-apps`). The same object in two apps is two objects.
 fn git_items(
     args: &DiffArgs,
     global: &GlobalArgs,
@@ -222,54 +246,67 @@ fn git_items(
 ) -> anyhow::Result<(Vec<Item>, String, String, Vec<String>)> {
     let to = args.to.clone().unwrap_or_else(|| "HEAD".into());
     let mut selection = args.source.selection(global);
+    if !args.all_apps {
+        let cwd = std::env::current_dir().context("cannot read the current directory")?;
+        let repo =
+            git2::Repository::discover(&cwd).map_err(|_| crate::apps::OpenError::NotARepo {
+                revision: from.to_string(),
+            })?;
+        selection.changed = Some(crate::apps::changed_paths(&repo, from, &to)?);
+    }
     selection.revision = Revision::Ref(from.to_string());
     let before = status::read_desired(&selection)?;
     selection.revision = Revision::Ref(to.clone());
     let after = status::read_desired(&selection)?;
 
-    let index = |d: &Desired| -> Vec<(ObjectId, Value, String)> {
+    type Key = (String, ObjectId);
+    let index = |d: &Desired| -> Vec<(Key, Value, String)> {
         d.targets
             .iter()
             .flat_map(|t| &t.objects)
-            .map(|o| (identity(o), git_value(o), o.source.clone()))
+            .map(|o| ((o.app.clone(), identity(o)), git_value(o), o.source.clone()))
             .collect()
     };
     let old = index(&before);
     let new = index(&after);
-    let old_by_id: HashMap<&ObjectId, &Value> = old.iter().map(|(id, v, _)| (id, v)).collect();
+    let old_by_key: HashMap<&Key, &Value> = old.iter().map(|(k, v, _)| (k, v)).collect();
     let mut warnings = Vec::new();
     let mut items = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for (id, value, source) in &new {
-        if !seen.insert(id.clone()) {
+    for (key, value, source) in &new {
+        if !seen.insert(key.clone()) {
             warnings.push(format!(
-                "{id} is defined twice in {to}; comparing the first"
+                "{} is defined twice in app {} at {to}; comparing the first",
+                key.1, key.0
             ));
             continue;
         }
         items.push(Item {
             context: None,
-            id: id.clone(),
+            app: Some(key.0.clone()),
+            id: key.1.clone(),
             source: Some(source.clone()),
             method: None,
             result: Ok(ObjectDiff::new(
-                id.clone(),
-                old_by_id.get(id).map(|v| (*v).clone()),
+                key.1.clone(),
+                old_by_key.get(key).map(|v| (*v).clone()),
                 Some(value.clone()),
             )),
         });
     }
-    for (id, value, source) in &old {
-        if seen.insert(id.clone()) {
+    for (key, value, source) in &old {
+        if seen.insert(key.clone()) {
             items.push(Item {
                 context: None,
-                id: id.clone(),
+                app: Some(key.0.clone()),
+                id: key.1.clone(),
                 source: Some(source.clone()),
                 method: None,
-                result: Ok(ObjectDiff::new(id.clone(), Some(value.clone()), None)),
+                result: Ok(ObjectDiff::new(key.1.clone(), Some(value.clone()), None)),
             });
         }
     }
+    items.sort_by(|a, b| a.app.cmp(&b.app));
     Ok((items, from.to_string(), to, warnings))
 }
 
@@ -295,11 +332,22 @@ fn git_value(o: &DesiredObject) -> Value {
 fn write_text(items: &[Item], from: &str, to: &str) -> anyhow::Result<()> {
     let mut out = anstream::stdout().lock();
     let bold = anstyle::Style::new().bold();
+    let mut current_app: Option<&str> = None;
     for item in items {
         let Ok(d) = &item.result else { continue };
         let text = d.unified(from, to);
         if text.is_empty() {
             continue;
+        }
+        if let Some(app) = item.app.as_deref()
+            && current_app != Some(app)
+        {
+            let (added, changed, removed) = counts(items, app);
+            writeln!(
+                out,
+                "{bold}# app {app}: {added} added, {changed} changed, {removed} removed{bold:#}"
+            )?;
+            current_app = Some(app);
         }
         let name = render::file_name(&item.id);
         writeln!(out, "{bold}diff -u -N {from}/{name} {to}/{name}{bold:#}")?;
@@ -308,6 +356,75 @@ fn write_text(items: &[Item], from: &str, to: &str) -> anyhow::Result<()> {
         }
         render::write_coloured(&mut out, &text)?;
     }
+    Ok(())
+}
+
+/// Objects added, changed and removed in one app.
+fn counts(items: &[Item], app: &str) -> (usize, usize, usize) {
+    let mut c = (0, 0, 0);
+    for item in items.iter().filter(|i| i.app.as_deref() == Some(app)) {
+        match item.result.as_ref().map(|d| d.change) {
+            Ok(Change::Created) => c.0 += 1,
+            Ok(Change::Changed) => c.1 += 1,
+            Ok(Change::Deleted) => c.2 += 1,
+            _ => {}
+        }
+    }
+    c
+}
+
+/// A pull-request comment: a summary table of the apps that change, then one collapsible
+/// section per app with its unified diff, kept under GitHub's size limit.
+fn write_markdown(items: &[Item], from: &str, to: &str) -> anyhow::Result<()> {
+    let mut apps: Vec<&str> = Vec::new();
+    for item in items {
+        let app = item
+            .app
+            .as_deref()
+            .unwrap_or(item.context.as_deref().unwrap_or("cluster"));
+        let changed = matches!(&item.result, Ok(d) if d.change != Change::Unchanged);
+        if changed && !apps.contains(&app) {
+            apps.push(app);
+        }
+    }
+    let mut doc = format!("### kubectl gitops diff `{from}` → `{to}`\n\n");
+    if apps.is_empty() {
+        doc.push_str("No app changes.\n");
+        std::io::stdout().lock().write_all(doc.as_bytes())?;
+        return Ok(());
+    }
+    doc.push_str("| app | added | changed | removed |\n|---|---:|---:|---:|\n");
+    for app in &apps {
+        let (a, c, r) = counts(items, app);
+        doc.push_str(&format!("| `{app}` | {a} | {c} | {r} |\n"));
+    }
+    doc.push('\n');
+    let mut cut: Vec<&str> = Vec::new();
+    for app in &apps {
+        let mut section = format!("<details><summary><code>{app}</code></summary>\n\n```diff\n");
+        for item in items.iter().filter(|i| i.app.as_deref() == Some(*app)) {
+            let Ok(d) = &item.result else { continue };
+            if let Some(keys) = &d.secret_keys {
+                section.push_str(&format!("# Secret {}: keys {}\n", item.id, keys.summary()));
+            }
+            // A fence inside the diff would end the code block early.
+            section.push_str(&d.unified(from, to).replace("```", "`\u{200b}``"));
+        }
+        section.push_str("```\n\n</details>\n\n");
+        if doc.len() + section.len() + 200 > MARKDOWN_LIMIT {
+            cut.push(app);
+            continue;
+        }
+        doc.push_str(&section);
+    }
+    if !cut.is_empty() {
+        doc.push_str(&format!(
+            "**Cut to stay under {MARKDOWN_LIMIT} characters:** the diffs of {} app(s) are not shown: {}. Run `kubectl gitops diff --from {from} --to {to}` to see them.\n",
+            cut.len(),
+            cut.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    std::io::stdout().lock().write_all(doc.as_bytes())?;
     Ok(())
 }
 
@@ -371,6 +488,7 @@ fn write_json(
             *summary.entry(result).or_default() += 1;
             JsonObject {
                 context: item.context.clone(),
+                app: item.app.clone(),
                 api_version: item.id.api_version(),
                 kind: item.id.kind.clone(),
                 namespace: item.id.namespace.clone(),

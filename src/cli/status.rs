@@ -37,7 +37,7 @@ pub struct SourceArgs {
         conflicts_with = "reference"
     )]
     pub filenames: Vec<PathBuf>,
-    /// Only this app of .gitops.yaml (repeatable).
+    /// Only this app (repeatable): a name from `kubectl gitops apps` or a unique end of one.
     #[arg(long = "app", value_name = "NAME", conflicts_with_all = ["paths", "filenames"])]
     pub apps: Vec<String>,
 }
@@ -54,6 +54,7 @@ impl SourceArgs {
             paths: self.paths.iter().chain(&self.filenames).cloned().collect(),
             apps: self.apps.clone(),
             namespace: global.namespace.clone(),
+            changed: None,
         }
     }
 }

@@ -1,36 +1,30 @@
-//! The desired state to hold the cluster against: the objects of a Git revision (or the
-//! working tree), rendered like `validate` renders them, scoped by paths or by the apps of
-//! `.gitops.yaml`, grouped by the kube context each app is deployed with.
+//! The desired state to hold the cluster against: the objects of every app of a Git revision
+//! (or the working tree), as `apps` renders them, scoped by paths or app names, grouped by the
+//! kube context each app is deployed with.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::config::{self, Config};
+use crate::apps::{self, OpenError};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::manifest::{self, FileSet, LoadOptions, ObjectId};
+use crate::manifest::ObjectId;
 
-/// Where the manifests come from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Revision {
-    /// Files on disk, committed or not.
-    WorkingTree,
-    /// A commit (`HEAD`, a branch, a tag, a sha).
-    Ref(String),
-}
+pub use crate::apps::Revision;
 
 /// What to compare.
 #[derive(Clone, Debug)]
 pub struct Selection {
     pub revision: Revision,
-    /// Paths (relative to the current directory); empty means the apps of `.gitops.yaml`,
-    /// or the whole repository without them.
+    /// Paths (relative to the current directory); empty means every app.
     pub paths: Vec<PathBuf>,
-    /// Apps of `.gitops.yaml` to limit to (all when empty).
+    /// Apps to limit to, by name or unique end of one (all when empty).
     pub apps: Vec<String>,
     /// Namespace for objects without one (`-n`); otherwise the app's, then the context's.
     pub namespace: Option<String>,
+    /// Render only the apps these repository paths touch (`diff --from/--to`); `None`: all.
+    pub changed: Option<BTreeSet<String>>,
 }
 
 /// One object from Git.
@@ -45,6 +39,8 @@ pub struct DesiredObject {
     /// Namespace for it when it has none and its kind is namespaced: `-n` or its app's; the
     /// context's otherwise.
     pub default_namespace: Option<String>,
+    /// The app it belongs to: the same object in two apps is two objects.
+    pub app: String,
 }
 
 /// The objects deployed with one kube context (`None`: the flag's or the current one).
@@ -74,168 +70,116 @@ pub struct Desired {
 /// Why the desired state could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DesiredError {
-    /// A revision was asked for outside a git repository.
-    #[error(
-        "not a git repository, so there is no {revision} to compare: run inside a clone, or pass --working-tree"
-    )]
-    NotARepo { revision: String },
-    /// The revision does not name a commit.
-    #[error("{revision:?} is not a commit of this repository")]
-    BadRevision {
-        revision: String,
-        source: git2::Error,
-    },
-    /// Reading the commit's files failed.
-    #[error("cannot read the files of {revision}")]
-    Tree {
-        revision: String,
-        source: git2::Error,
-    },
-    /// `.gitops.yaml` is invalid.
-    #[error("the .gitops.yaml settings are invalid; fix or remove them")]
-    Config(#[from] config::ConfigError),
-    /// `--app` names an app `.gitops.yaml` does not have.
-    #[error("no app {name:?} in .gitops.yaml (apps: {known})")]
-    UnknownApp { name: String, known: String },
+    /// The revision or its apps could not be read.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// `--app` names no app, or several.
+    #[error(transparent)]
+    App(#[from] apps::AppsError),
     /// The current directory cannot be read.
     #[error("cannot read the current directory")]
     Cwd(#[source] std::io::Error),
 }
 
-/// One part of the repository to load, with where it is deployed.
-struct Scope {
-    /// Repository-relative paths (`""` for the whole repository).
-    paths: Vec<String>,
-    namespace: Option<String>,
-    context: Option<String>,
-    app: Option<String>,
-}
-
 /// Reads the desired state.
 pub fn load(selection: &Selection) -> Result<Desired, DesiredError> {
     let cwd = std::env::current_dir().map_err(DesiredError::Cwd)?;
-    let repo = git2::Repository::discover(&cwd).ok();
-    let workdir = repo
-        .as_ref()
-        .and_then(|r| r.workdir().map(Path::to_path_buf));
-    let root = workdir.clone().unwrap_or_else(|| cwd.clone());
-    let config = Config::load(&root)?;
-
-    let scopes = scopes(selection, &config, &cwd, &root)?;
-    let mut diagnostics = Vec::new();
-    let mut targets: BTreeMap<Option<String>, Target> = BTreeMap::new();
-
-    let (commit, label) = match &selection.revision {
-        Revision::WorkingTree => (
-            repo.as_ref()
-                .and_then(|r| r.head().ok())
-                .and_then(|h| h.peel_to_commit().ok())
-                .map(|c| c.id()),
-            "working tree".to_string(),
-        ),
-        Revision::Ref(revision) => {
-            let repo = repo.as_ref().ok_or_else(|| DesiredError::NotARepo {
-                revision: revision.clone(),
-            })?;
-            let commit = repo
-                .revparse_single(revision)
-                .and_then(|o| o.peel_to_commit())
-                .map_err(|source| DesiredError::BadRevision {
-                    revision: revision.clone(),
-                    source,
-                })?;
-            let short = commit.id().to_string()[..7].to_string();
-            (Some(commit.id()), format!("{revision} ({short})"))
+    let root = crate::config::repo_root(&cwd);
+    let scope: Vec<String> = if selection.paths.is_empty() {
+        // Run deeper than the root, only what is under the current directory.
+        let here = repo_relative(&cwd, &root, Path::new("."));
+        if here.is_empty() {
+            Vec::new()
+        } else {
+            vec![here]
         }
+    } else {
+        selection
+            .paths
+            .iter()
+            .map(|p| repo_relative(&cwd, &root, p))
+            .collect()
     };
-
-    for scope in &scopes {
-        let files = match (&selection.revision, &repo) {
-            (Revision::Ref(revision), Some(repo)) => {
-                let commit = repo
-                    .find_commit(commit.expect("a Ref revision resolved to a commit above"))
-                    .map_err(|source| DesiredError::Tree {
-                        revision: revision.clone(),
-                        source,
-                    })?;
-                let tree = commit.tree().map_err(|source| DesiredError::Tree {
-                    revision: revision.clone(),
-                    source,
-                })?;
-                let prefixes: Vec<String> = scope
-                    .paths
+    let options = apps::Options {
+        changed: selection.changed.clone(),
+        no_render: false,
+        scope: if scope.iter().any(String::is_empty) {
+            Vec::new()
+        } else {
+            scope.clone()
+        },
+    };
+    let opened = apps::open(&cwd, &selection.revision, &options)?;
+    let set = &opened.apps;
+    let mut wanted: Option<BTreeSet<usize>> = None;
+    if !selection.apps.is_empty() {
+        let mut chosen = BTreeSet::new();
+        for name in &selection.apps {
+            let app = apps::find(&set.apps, name)?;
+            chosen.insert(
+                set.apps
                     .iter()
-                    .filter(|p| !p.is_empty())
-                    .cloned()
-                    .collect();
-                FileSet::from_git_tree(repo, &tree, &prefixes).map_err(|source| {
-                    DesiredError::Tree {
-                        revision: revision.clone(),
-                        source,
-                    }
-                })?
-            }
-            _ => {
-                let paths: Vec<PathBuf> = scope
-                    .paths
-                    .iter()
-                    .map(|p| disk_path(&cwd, &root, p))
-                    .collect();
-                FileSet::from_paths(&paths)
-            }
-        };
-        let manifests = manifest::load(&files, &LoadOptions::default());
-        // Bases and components are deployed through the overlays that build on them; on
-        // their own they would show as Missing (or as a second copy in another namespace).
-        let included = manifest::kustomize::included(&files);
-        diagnostics.extend(manifests.diagnostics);
-        let target = targets.entry(scope.context.clone()).or_default();
-        target.context = scope.context.clone();
-        if let Some(app) = &scope.app {
-            target.apps.push(app.clone());
+                    .position(|a| a.name == app.name)
+                    .expect("found above"),
+            );
         }
-        for object in &manifests.objects {
-            let unit_dir = &manifests.units[object.unit].dir;
-            if included.contains(&**unit_dir) || included.contains(&*object.file) {
-                continue;
-            }
-            let Some(id) = object.id() else {
-                let (file, line) = object.locate(&object.node);
-                diagnostics.push(Diagnostic::file(
-                    Severity::Warning,
-                    file,
-                    line,
-                    "identity",
-                    format!(
-                        "{} has no apiVersion, kind or name (generateName objects cannot be compared); skipped",
-                        object.label()
-                    ),
-                ));
-                continue;
-            };
-            let (file, line) = object.locate(&object.node);
-            target.objects.push(DesiredObject {
-                id,
-                body: object.node.to_json(),
-                source: match line {
-                    Some(line) => format!("{file}:{line}"),
-                    None => file.to_string(),
-                },
-                default_namespace: selection
-                    .namespace
-                    .clone()
-                    .or_else(|| scope.namespace.clone()),
-            });
+        wanted = Some(chosen);
+    }
+    let mut diagnostics = set.manifests.diagnostics.clone();
+    let mut targets: BTreeMap<Option<String>, Target> = BTreeMap::new();
+    for (i, app) in set.apps.iter().enumerate() {
+        if wanted.as_ref().is_some_and(|w| !w.contains(&i)) {
+            continue;
+        }
+        let target = targets.entry(app.context.clone()).or_default();
+        target.context = app.context.clone();
+        let tracking = app
+            .object
+            .as_ref()
+            .map_or(app.name.clone(), |(_, n)| n.clone());
+        if !target.apps.contains(&tracking) {
+            target.apps.push(tracking);
         }
     }
-    let scope: Vec<String> = scopes
-        .iter()
-        .flat_map(|s| s.paths.iter().cloned())
-        .collect();
+    for object in &set.manifests.objects {
+        if wanted.as_ref().is_some_and(|w| !w.contains(&object.unit)) {
+            continue;
+        }
+        let app = &set.apps[object.unit];
+        let target = targets.entry(app.context.clone()).or_default();
+        let Some(id) = object.id() else {
+            let (file, line) = object.locate(&object.node);
+            diagnostics.push(Diagnostic::file(
+                Severity::Warning,
+                file,
+                line,
+                "identity",
+                format!(
+                    "{} has no apiVersion, kind or name (generateName objects cannot be compared); skipped",
+                    object.label()
+                ),
+            ));
+            continue;
+        };
+        let (file, line) = object.locate(&object.node);
+        target.objects.push(DesiredObject {
+            id,
+            body: object.node.to_json(),
+            source: match line {
+                Some(line) => format!("{file}:{line}"),
+                None => file.to_string(),
+            },
+            default_namespace: selection
+                .namespace
+                .clone()
+                .or_else(|| app.namespace.clone()),
+            app: app.name.clone(),
+        });
+    }
     Ok(Desired {
-        repo,
-        commit,
-        label,
+        repo: opened.repo,
+        commit: opened.commit,
+        label: opened.label,
         targets: targets.into_values().collect(),
         scope: if scope.iter().any(String::is_empty) {
             Vec::new()
@@ -244,65 +188,6 @@ pub fn load(selection: &Selection) -> Result<Desired, DesiredError> {
         },
         diagnostics,
     })
-}
-
-fn scopes(
-    selection: &Selection,
-    config: &Config,
-    cwd: &Path,
-    root: &Path,
-) -> Result<Vec<Scope>, DesiredError> {
-    if !selection.paths.is_empty() {
-        return Ok(vec![Scope {
-            paths: selection
-                .paths
-                .iter()
-                .map(|p| repo_relative(cwd, root, p))
-                .collect(),
-            namespace: None,
-            context: None,
-            app: None,
-        }]);
-    }
-    let known = || {
-        let names: Vec<&str> = config.apps.iter().map(|a| a.name.as_str()).collect();
-        if names.is_empty() {
-            "none".to_string()
-        } else {
-            names.join(", ")
-        }
-    };
-    for name in &selection.apps {
-        if !config.apps.iter().any(|a| &a.name == name) {
-            return Err(DesiredError::UnknownApp {
-                name: name.clone(),
-                known: known(),
-            });
-        }
-    }
-    let apps: Vec<_> = config
-        .apps
-        .iter()
-        .filter(|a| selection.apps.is_empty() || selection.apps.contains(&a.name))
-        .collect();
-    if apps.is_empty() {
-        // The whole repository, or what is under the current directory when run deeper.
-        return Ok(vec![Scope {
-            paths: vec![repo_relative(cwd, root, Path::new("."))],
-            namespace: None,
-            context: None,
-            app: None,
-        }]);
-    }
-    Ok(apps
-        .into_iter()
-        .map(|a| Scope {
-            paths: vec![normalize(Path::new(&a.path))],
-            namespace: a.namespace.clone(),
-            context: a.context.clone(),
-            app: Some(a.name.clone()),
-        })
-        .collect())
 }
 
 /// A path the user gave (relative to `cwd`) as a repository path (`/`-separated, `""` for
@@ -341,19 +226,6 @@ fn normalize(path: &Path) -> String {
         }
     }
     parts.join("/")
-}
-
-/// A repository path as a path on disk, shown relative to the current directory when it is
-/// under it (so messages name files the way the user sees them).
-fn disk_path(cwd: &Path, root: &Path, repo_path: &str) -> PathBuf {
-    let full = root.join(repo_path);
-    let cwd = cwd.canonicalize().unwrap_or_else(|_| cwd.to_path_buf());
-    let full_canonical = full.canonicalize().unwrap_or_else(|_| full.clone());
-    match full_canonical.strip_prefix(&cwd) {
-        Ok(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
-        Ok(rel) => rel.to_path_buf(),
-        Err(_) => full,
-    }
 }
 
 #[cfg(test)]

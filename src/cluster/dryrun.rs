@@ -290,6 +290,7 @@ mod tests {
                 "metadata": {"name": name, "namespace": namespace}, "data": {"k": value}}),
             source: format!("{name}.yaml:1"),
             default_namespace: None,
+            app: "test".into(),
         }
     }
 

@@ -153,6 +153,7 @@ mod tests {
             },
             body,
             source: format!("{name}.yaml:1"),
+            app: "test".into(),
             default_namespace: None,
         }
     }
