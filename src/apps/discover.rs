@@ -277,7 +277,7 @@ fn scan(repo: &RepoView) -> (Vec<Found1>, Vec<Diagnostic>) {
     (found, diagnostics)
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 

@@ -245,6 +245,29 @@ pub enum AppsError {
     Ambiguous { name: String, candidates: String },
 }
 
+/// True when some file of the listing may hold a Flux or Argo CD object (a byte search, no
+/// parsing), so a plain tree of manifests can skip app discovery.
+pub fn has_controllers(set: &FileSet) -> bool {
+    use rayon::prelude::*;
+    let wanted: Vec<bool> = set
+        .files
+        .iter()
+        .map(|f| manifest::load::is_manifest_name(&f.display))
+        .collect();
+    let preloaded = set.preload(&wanted);
+    set.files
+        .par_iter()
+        .zip(preloaded.into_par_iter())
+        .zip(wanted.par_iter())
+        .any(|((f, bytes), want)| {
+            *want
+                && bytes.unwrap_or_else(|| set.read(f)).is_ok_and(|b| {
+                    discover::contains(&b, b"toolkit.fluxcd.io")
+                        || discover::contains(&b, b"argoproj.io")
+                })
+        })
+}
+
 /// Discovers and renders the apps of a repository listing (repository-relative paths).
 pub fn load(set: &FileSet, remotes: &[String], config: &Config, options: &Options) -> AppSet {
     let repo = RepoView::new(set, remotes);
@@ -283,11 +306,14 @@ pub fn load(set: &FileSet, remotes: &[String], config: &Config, options: &Option
         if is_claimed(path) || !in_scope(path) {
             continue;
         }
+        // A plain directory is applied as a whole: a change to one of its files makes the
+        // directory the unit to read (for pairing objects and finding duplicates).
         let changed = |p: &str| {
+            let dir = manifest::load::parent(p);
             options
                 .changed
                 .as_ref()
-                .is_none_or(|c| c.iter().any(|c| manifest::tree::under(c, p)))
+                .is_none_or(|c| c.iter().any(|c| manifest::load::parent(c) == dir))
         };
         match manifest::load::owning_root(&roots, path) {
             Some(root) => {

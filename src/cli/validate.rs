@@ -6,15 +6,29 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::{GlobalArgs, Outcome};
+use crate::apps;
 use crate::config::{self, Config};
 use crate::manifest::{FileSet, LoadOptions};
 use crate::validate::{self, report};
+
+/// A path the user gave as a repository path (`""` for the root).
+fn repo_path(root: &std::path::Path, path: &std::path::Path) -> String {
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    abs.strip_prefix(&root)
+        .map(|p| crate::manifest::kustomize::normalize(&p.to_string_lossy()))
+        .unwrap_or_default()
+}
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
     Text,
     Json,
     Junit,
+    /// GitHub Actions workflow commands (`::error file=...,line=...::message`).
+    Github,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
 }
 
 /// Validate manifests offline: YAML, Kubernetes schemas, CRDs in the repo, duplicates,
@@ -52,25 +66,52 @@ pub fn run(args: ValidateArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> 
     let root = config::repo_root(paths[0].parent().unwrap_or(&paths[0]));
     let config =
         Config::load(&root).context("the .gitops.yaml settings are invalid; fix or remove them")?;
-    let mut validation = config.validation;
+    let mut validation = config.validation.clone();
     validation.strict_crds |= args.strict_crds;
     validation.skip_kinds.extend(args.skip_kinds);
 
-    let files = FileSet::from_paths(&paths);
-    let report = validate::validate_files(
-        &files,
-        &LoadOptions {
-            render: !args.no_render,
-            only: None,
-        },
-        &validation,
-    );
+    // A repository with controller objects or .gitops.yaml apps is validated app by app (a
+    // base through its overlays, objects as their controller renders them); a plain tree of
+    // manifests is read in one streaming pass, as given.
+    let listing = FileSet::from_root(&root);
+    let report = if !config.apps.is_empty() || apps::has_controllers(&listing) {
+        let remotes = git2::Repository::discover(&root)
+            .map(|r| apps::repo::remotes_of(&r))
+            .unwrap_or_default();
+        let scope = paths
+            .iter()
+            .map(|p| repo_path(&root, p))
+            .collect::<Vec<_>>();
+        let options = apps::Options {
+            changed: None,
+            no_render: args.no_render,
+            scope: if scope.iter().any(String::is_empty) {
+                Vec::new()
+            } else {
+                scope
+            },
+        };
+        let set = apps::load(&listing, &remotes, &config, &options);
+        validate::validate(&set.manifests, &validation)
+    } else {
+        let files = FileSet::from_paths(&paths);
+        validate::validate_files(
+            &files,
+            &LoadOptions {
+                render: !args.no_render,
+                only: None,
+            },
+            &validation,
+        )
+    };
 
     let mut out = anstream::stdout().lock();
     match args.output {
         Format::Text => report::write_text(&report, &mut out)?,
         Format::Json => report::write_json(&report, &mut out)?,
         Format::Junit => report::write_junit(&report, &mut out)?,
+        Format::Github => report::write_github(&report, &mut out)?,
+        Format::Sarif => report::write_sarif(&report, &mut out)?,
     }
     Ok(if report.errors() > 0 {
         Outcome::NotClean

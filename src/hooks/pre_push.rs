@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 use std::process::Command;
 
+use crate::apps::repo::remotes_of;
 use crate::config::Config;
 use crate::manifest::kustomize;
 use crate::manifest::load::{owning_root, parent, render_roots};
@@ -199,12 +200,27 @@ pub fn check_commit(
         Err(_) => Config::default(),
     };
     let set = FileSet::from_git_tree(repo, &tree, &[])?;
-    Ok(check_changes(&set, changed, &config))
+    Ok(check_changes(&set, changed, &config, &remotes_of(repo)))
 }
 
 /// Validates what the changed paths affect in the files `set` lists (a commit's tree, or the
 /// working tree listed from the repository root, so both use repo-relative paths).
-pub fn check_changes(set: &FileSet, changed: &BTreeSet<String>, config: &Config) -> Report {
+pub fn check_changes(
+    set: &FileSet,
+    changed: &BTreeSet<String>,
+    config: &Config,
+    remotes: &[String],
+) -> Report {
+    // With controller objects (or .gitops.yaml apps), what a change affects is the apps
+    // whose inputs it touches, rendered as their controllers render them.
+    if !config.apps.is_empty() || crate::apps::has_controllers(set) {
+        let options = crate::apps::Options {
+            changed: Some(changed.clone()),
+            ..crate::apps::Options::default()
+        };
+        let loaded = crate::apps::load(set, remotes, config, &options);
+        return validate::validate(&loaded.manifests, &config.validation);
+    }
     let in_tree: HashSet<&str> = set.files.iter().map(|f| &*f.display).collect();
 
     let roots = affected_roots(set, changed);
@@ -330,7 +346,7 @@ pub fn check_framework(
         .collect();
     let config = Config::load(&root)?;
     let set = FileSet::from_root(&root);
-    Ok(check_changes(&set, &changed, &config))
+    Ok(check_changes(&set, &changed, &config, &remotes_of(&repo)))
 }
 
 /// Kustomize/Helm directories a change affects: those containing a changed file, those whose

@@ -1,6 +1,7 @@
 //! The integration tests: one binary (fast to build) that drives the real `kubectl-gitops`
 //! binary on real git repositories made with the git CLI.
 
+mod apps;
 mod bump;
 mod cluster;
 mod common;
@@ -13,6 +14,7 @@ mod krew;
 mod plugin;
 mod post_merge;
 mod precommit;
+mod report_formats;
 mod rollback;
 mod validate;
 mod version;
