@@ -41,13 +41,15 @@ struct Found1 {
 /// Objects apps refer to: Flux sources, ConfigMaps and Secrets, by kind, namespace and name.
 #[derive(Default)]
 pub struct Sources {
-    objects: HashMap<(String, String), Vec<(Option<String>, Node)>>,
+    /// By kind and name: the namespace, the cluster of the app that renders it (`None`: read
+    /// from a file), and the object.
+    objects: HashMap<(String, String), Vec<(Option<String>, Option<String>, Node)>>,
     /// Notes already given about which source is taken to be this repository.
     assumed: std::sync::Mutex<HashSet<String>>,
 }
 
 impl Sources {
-    fn add(&mut self, node: &Node) {
+    fn add(&mut self, node: &Node, cluster: Option<&str>) {
         let Some(kind) = node.get("kind").and_then(Node::as_str) else {
             return;
         };
@@ -72,17 +74,35 @@ impl Sources {
         self.objects
             .entry((kind.to_string(), name.to_string()))
             .or_default()
-            .push((ns, node.clone()));
+            .push((ns, cluster.map(str::to_string), node.clone()));
     }
 
-    /// The object of that kind and name in `namespace` (or one that names no namespace).
-    fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<&Node> {
+    /// The object of that kind and name in `namespace` (or one that names no namespace),
+    /// preferring one rendered for `cluster`: each cluster has its own ConfigMaps.
+    fn get_in(
+        &self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        cluster: Option<&str>,
+    ) -> Option<&Node> {
         let candidates = self.objects.get(&(kind.to_string(), name.to_string()))?;
+        let ns_ok = |ns: &Option<String>| ns.as_deref() == Some(namespace) || ns.is_none();
         candidates
             .iter()
-            .find(|(ns, _)| ns.as_deref() == Some(namespace))
-            .or_else(|| candidates.iter().find(|(ns, _)| ns.is_none()))
-            .map(|(_, n)| n)
+            .filter(|(ns, c, _)| ns_ok(ns) && cluster.is_some() && c.as_deref() == cluster)
+            .chain(
+                candidates
+                    .iter()
+                    .filter(|(ns, _, _)| ns.as_deref() == Some(namespace)),
+            )
+            .chain(candidates.iter().filter(|(ns, _, _)| ns.is_none()))
+            .map(|(_, _, n)| n)
+            .next()
+    }
+
+    fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<&Node> {
+        self.get_in(kind, namespace, name, None)
     }
 
     /// The URL of a Helm or OCI repository.
@@ -179,7 +199,7 @@ impl Sources {
         });
         let mut vars = BTreeMap::new();
         for (kind, name, optional) in &post.substitute_from {
-            match self.get(kind, namespace, name) {
+            match self.get_in(kind, namespace, name, app.cluster.as_deref()) {
                 Some(node) => {
                     for key in ["data", "stringData"] {
                         for e in node.get(key).and_then(Node::as_map).unwrap_or_default() {
@@ -413,7 +433,7 @@ pub fn discover(repo: &RepoView, config: &Config, options: &Options) -> Found {
     let (raw, mut diagnostics) = scan(repo);
     let mut sources = Sources::default();
     for r in &raw {
-        sources.add(&r.node);
+        sources.add(&r.node, None);
     }
     let mut found = Found::default();
     for entry in &config.apps {
@@ -465,16 +485,14 @@ pub fn discover(repo: &RepoView, config: &Config, options: &Options) -> Found {
     let mut next: Vec<usize> = Vec::new();
     let push = |found: &mut Found, mut app: App, parent: Option<usize>, next: &mut Vec<usize>| {
         app.parent = parent;
-        if app.inputs.is_empty() {
-            let mut inputs = BTreeSet::new();
-            inputs_of(&app.recipe, repo, &mut inputs);
-            app.inputs = inputs;
-        }
+        let mut inputs = std::mem::take(&mut app.inputs);
+        inputs_of(&app.recipe, repo, &mut inputs);
+        app.inputs = inputs;
         found.apps.push(app);
         next.push(found.apps.len() - 1);
     };
     for i in 0..found.apps.len() {
-        let mut inputs = BTreeSet::new();
+        let mut inputs = std::mem::take(&mut found.apps[i].inputs);
         inputs_of(&found.apps[i].recipe, repo, &mut inputs);
         found.apps[i].inputs = inputs;
         next.push(i);
@@ -515,7 +533,7 @@ pub fn discover(repo: &RepoView, config: &Config, options: &Options) -> Found {
                 .collect();
             for (i, rendered) in results {
                 for object in &rendered.objects {
-                    sources.add(&object.node);
+                    sources.add(&object.node, found.apps[i].cluster.as_deref());
                 }
                 let children: Vec<Found1> = rendered
                     .objects
@@ -534,6 +552,17 @@ pub fn discover(repo: &RepoView, config: &Config, options: &Options) -> Found {
                 for child in children {
                     for mut app in apps_of(&child, repo, &sources) {
                         let Some(k) = key(&app) else { continue };
+                        // The bootstrap Kustomization applies itself: an ancestor with the
+                        // same object is the same app, not a child.
+                        let mut ancestor = Some(i);
+                        let mut cycle = false;
+                        while let Some(a) = ancestor {
+                            cycle |= key(&found.apps[a]).as_ref() == Some(&k);
+                            ancestor = found.apps[a].parent;
+                        }
+                        if cycle {
+                            continue;
+                        }
                         let (ns, name) = app.object.clone().unwrap_or_default();
                         if !children_seen.insert((i, app.kind.clone(), ns, name)) {
                             continue;

@@ -330,7 +330,8 @@ fn plan(files: &[FileEntry], options: &LoadOptions) -> Plan {
         } else if f.explicit {
             Role::Manifest
         } else if let Some(root) = owning_root(&all_roots, &f.display) {
-            if rendered.contains_key(&root.dir.to_string()) {
+            // Chart files are templates, not YAML: never parsed, not even to point at lines.
+            if rendered.contains_key(&root.dir.to_string()) && root.renderer != Renderer::Helm {
                 Role::RendererInput
             } else {
                 Role::Skip

@@ -371,14 +371,15 @@ spec:
         "{text}"
     );
     assert!(
-        text.contains("+        image: ghcr.io/example/web:1.2.0"),
+        text.lines()
+            .any(|l| l.starts_with('+') && l.ends_with("image: ghcr.io/example/web:1.2.0")),
         "{text}"
     );
 }
 
 /// A stand-in for `helm` (no helm binary can be installed here): it records its arguments
 /// and prints one ConfigMap, so the arguments and values files we pass are what is tested.
-const HELM_STAND_IN: &str = "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$HELM_ARGS_FILE\"\nprintf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: from-chart\\ndata:\\n  k: v\\n'\n";
+const HELM_STAND_IN: &str = "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$HELM_ARGS_FILE.$2\"\nprintf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: from-chart\\ndata:\\n  k: v\\n'\n";
 
 fn helm_repo() -> Repo {
     let repo = Repo::new();
@@ -506,7 +507,7 @@ fn helm_releases_from_the_repository_are_rendered_with_their_values() {
         "{}",
         stdout(&out)
     );
-    let args: Vec<String> = std::fs::read_to_string(&args_file)
+    let args: Vec<String> = std::fs::read_to_string(bin.path().join("args.web-web"))
         .unwrap()
         .lines()
         .map(str::to_string)
