@@ -38,12 +38,16 @@ struct Found1 {
     node: Node,
 }
 
+/// An object held for reference: its namespace, the cluster of the app that rendered it, and
+/// the object.
+type Held = (Option<String>, Option<String>, Node);
+
 /// Objects apps refer to: Flux sources, ConfigMaps and Secrets, by kind, namespace and name.
 #[derive(Default)]
 pub struct Sources {
     /// By kind and name: the namespace, the cluster of the app that renders it (`None`: read
     /// from a file), and the object.
-    objects: HashMap<(String, String), Vec<(Option<String>, Option<String>, Node)>>,
+    objects: HashMap<(String, String), Vec<Held>>,
     /// Notes already given about which source is taken to be this repository.
     assumed: std::sync::Mutex<HashSet<String>>,
 }
@@ -519,7 +523,7 @@ pub fn discover(repo: &RepoView, config: &Config, options: &Options) -> Found {
                 .filter(|i| {
                     let app = &found.apps[*i];
                     app.rendered()
-                        && !(options.no_render && !matches!(app.recipe, Recipe::Directory { .. }))
+                        && (!options.no_render || matches!(app.recipe, Recipe::Directory { .. }))
                         && (everything
                             || selected(app, options)
                             || controller_files

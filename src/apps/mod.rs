@@ -316,19 +316,18 @@ pub fn load(set: &FileSet, remotes: &[String], config: &Config, options: &Option
                 .is_none_or(|c| c.iter().any(|c| manifest::load::parent(c) == dir))
         };
         match manifest::load::owning_root(&roots, path) {
-            Some(root) => {
-                // A base that overlays build on is deployed through them, not on its own.
-                if !included.contains(&*root.dir) && !is_claimed(&root.dir) {
-                    let affected = options.changed.as_ref().is_none_or(|c| {
-                        repo.kustomize_closure(&root.dir)
-                            .iter()
-                            .any(|input| c.iter().any(|c| manifest::tree::under(c, input)))
-                    });
-                    if affected {
-                        selection.roots.insert(root.dir.to_string());
-                    }
+            // A base that overlays build on is deployed through them, not on its own.
+            Some(root) if !included.contains(&*root.dir) && !is_claimed(&root.dir) => {
+                let affected = options.changed.as_ref().is_none_or(|c| {
+                    repo.kustomize_closure(&root.dir)
+                        .iter()
+                        .any(|input| c.iter().any(|c| manifest::tree::under(c, input)))
+                });
+                if affected {
+                    selection.roots.insert(root.dir.to_string());
                 }
             }
+            Some(_) => {}
             None if changed(path) => {
                 selection.files.insert(path.to_string());
             }
