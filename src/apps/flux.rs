@@ -149,12 +149,13 @@ pub fn kustomization(node: &Node, at: (Arc<str>, u32), repo: &RepoView, sources:
         app.recipe = Recipe::None {
             reason: format!("spec.path {path:?} does not exist in the repository"),
         };
+        // A warning: the files may be read from another root than this one (a subtree).
         app.problems.push(problem(
-            Severity::Error,
+            Severity::Warning,
             Some((&at.0, at.1)),
             "apps",
             format!(
-                "Kustomization {namespace}/{}: spec.path {path:?} does not exist; Flux would fail to build it",
+                "Kustomization {namespace}/{}: spec.path {path:?} is not in the repository; Flux would fail to build it",
                 name_of(node)
             ),
         ));

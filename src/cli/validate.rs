@@ -73,8 +73,9 @@ pub fn run(args: ValidateArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> 
     // A repository with controller objects or .gitops.yaml apps is validated app by app (a
     // base through its overlays, objects as their controller renders them); a plain tree of
     // manifests is read in one streaming pass, as given.
-    let listing = FileSet::from_root(&root);
-    let report = if !config.apps.is_empty() || apps::has_controllers(&listing) {
+    let given = FileSet::from_paths(&paths);
+    let report = if !config.apps.is_empty() || apps::has_controllers(&given) {
+        let listing = FileSet::from_root(&root);
         let remotes = git2::Repository::discover(&root)
             .map(|r| apps::repo::remotes_of(&r))
             .unwrap_or_default();
@@ -94,9 +95,8 @@ pub fn run(args: ValidateArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> 
         let set = apps::load(&listing, &remotes, &config, &options);
         validate::validate(&set.manifests, &validation)
     } else {
-        let files = FileSet::from_paths(&paths);
         validate::validate_files(
-            &files,
+            &given,
             &LoadOptions {
                 render: !args.no_render,
                 only: None,

@@ -139,7 +139,7 @@ fn subcommands_and_flags() {
     assert_eq!(flags.directive, NO_FILE_COMP);
 
     let output = plugin.complete(repo.path(), &["validate", "-o", ""]);
-    assert_eq!(output.values, ["text", "json", "junit"]);
+    assert_eq!(output.values, ["text", "json", "junit", "github", "sarif"]);
     let output = plugin.complete(repo.path(), &["version", "--output=j"]);
     assert_eq!(output.values, ["--output=json"]);
 
@@ -313,7 +313,7 @@ fn standalone_bash_script_completes_subcommands_and_their_options() {
         .expect("bash runs");
     assert_eq!(
         stdout(&out),
-        "top: version\noutput: text json junit\nflag: --strict-crds\n",
+        "top: version\noutput: text json junit github sarif\nflag: --strict-crds\n",
         "{}",
         stderr(&out)
     );
