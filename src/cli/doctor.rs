@@ -3,16 +3,14 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use anstyle::{AnsiColor, Style};
 use clap::Args;
 use kube::config::KubeconfigError;
 use serde::Serialize;
 
-use super::{GlobalArgs, Outcome, version};
+use super::{ConnectArgs, Outcome, version};
 use crate::cluster::client::{Cluster, ClusterError, ConnectOptions};
-use crate::cluster::parse_timeout;
 
 pub use super::TextOrJson as Format;
 
@@ -20,19 +18,22 @@ pub use super::TextOrJson as Format;
 /// PATH, git, kubectl and its kustomize, helm, this repository's hooks, and the kubeconfig
 /// context and whether its cluster answers.
 ///
-/// The cluster gets 5 seconds to answer unless --request-timeout says otherwise.
-///
 /// Exit status: 0 when the essentials (git, kubectl with kustomize, and the kubeconfig and its
 /// cluster when --kubeconfig or --context is given) are fine, warnings allowed; 1 when one is
 /// missing.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  kubectl gitops doctor\n  kubectl gitops doctor --context prod -o json"
+    after_help = "Examples:\n  kubectl gitops doctor\n  kubectl gitops doctor --context prod -o json",
+    mut_arg("request_timeout", |a| a.help(
+        "How long the cluster may take to answer (`5s`, `500ms`, `2m`; `0` waits forever) [default: 5s]"
+    ))
 )]
 pub struct DoctorArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
     pub output: Format,
+    #[command(flatten)]
+    pub cluster: ConnectArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -86,14 +87,13 @@ pub struct Report {
     pub checks: Vec<Check>,
 }
 
-pub fn run(args: DoctorArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+pub fn run(args: DoctorArgs) -> anyhow::Result<Outcome> {
     let mut checks = vec![plugin(), completion(), git()];
     checks.extend(kubectl());
     checks.push(helm());
     checks.extend(hooks());
-    let timeout = parse_timeout(global.request_timeout.as_deref().unwrap_or(DEFAULT_TIMEOUT))
-        .map_err(|e| anyhow::anyhow!("--request-timeout: {e}"))?;
-    checks.extend(kubeconfig(global, timeout));
+    let options = args.cluster.options(None, DEFAULT_TIMEOUT)?;
+    checks.extend(kubeconfig(&args.cluster, options));
     let ok = !checks
         .iter()
         .any(|c| c.required && c.status == Status::Fail);
@@ -425,7 +425,7 @@ const DEFAULT_TIMEOUT: &str = "5s";
 /// The kubeconfig context and whether its API server answers `/version`, through the same
 /// client `status` and `diff` use. Both are required only when the user named them: the
 /// Git-side commands work without a cluster.
-fn kubeconfig(global: &GlobalArgs, timeout: Option<Duration>) -> Vec<Check> {
+fn kubeconfig(global: &ConnectArgs, options: ConnectOptions) -> Vec<Check> {
     let asked = global.kubeconfig.is_some() || global.context.is_some();
     let mark = |check: Check| if asked { check.required() } else { check };
     let failed = if asked { Status::Fail } else { Status::Warn };
@@ -435,11 +435,6 @@ fn kubeconfig(global: &GlobalArgs, timeout: Option<Duration>) -> Vec<Check> {
             .ok()
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| "~/.kube/config".into()),
-    };
-    let options = ConnectOptions {
-        kubeconfig: global.kubeconfig.clone(),
-        context: global.context.clone(),
-        request_timeout: timeout,
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 
-use super::{GlobalArgs, Outcome};
+use super::Outcome;
 use crate::git::history::{self, Entry, Options};
 use crate::git::{Repo, short};
 
@@ -19,8 +19,6 @@ pub use super::TextOrJson as Format;
 /// Reads `Image-Bump` trailers and the notes the post-merge hook writes (refs/notes/gitops),
 /// and computes everything else from the manifests each commit changed, so it works on any
 /// repository. Only commits that touched YAML files are read. There is no cap on length.
-///
-/// `-n N` limits the count as in `git log` (history has no use for a namespace).
 ///
 /// JSON (-o json): {"bumps": [{"commit": sha, "date": ISO 8601 committer date,
 /// "author": {"name", "email"}, "committer": {"name", "email"}, "subject", "image", "old",
@@ -37,8 +35,13 @@ pub struct HistoryArgs {
     /// Only bumps in files under this path (repeatable).
     #[arg(long = "path", value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
     pub paths: Vec<PathBuf>,
-    /// Show at most N bumps (also `-n N`).
-    #[arg(long = "max-count", visible_alias = "limit", value_name = "N")]
+    /// Show the N newest bumps only (as `git log -n`).
+    #[arg(
+        short = 'n',
+        long = "max-count",
+        visible_alias = "limit",
+        value_name = "N"
+    )]
     pub max_count: Option<usize>,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
@@ -50,15 +53,8 @@ struct Report<'a> {
     bumps: &'a [Entry],
 }
 
-pub fn run(args: HistoryArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
-    // `-n` is the global namespace flag; history reads a number there as `git log -n`.
-    let limit = match (args.max_count, global.namespace.as_deref()) {
-        (Some(n), _) => Some(n),
-        (None, Some(n)) => Some(n.parse::<usize>().map_err(|_| {
-            anyhow::anyhow!("-n takes a number of bumps for history (got {n:?}); see --help")
-        })?),
-        (None, None) => None,
-    };
+pub fn run(args: HistoryArgs) -> anyhow::Result<Outcome> {
+    let limit = args.max_count;
     let repo = Repo::open()?;
     let mut paths = Vec::new();
     for p in &args.paths {
