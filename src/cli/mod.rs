@@ -253,6 +253,16 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
 }
 
+/// `sha256:` digests in `text` cut to their first 12 hex digits after an `@`
+/// (`web@sha256:4f1c…` becomes `web@4f1c0a9b2d3e`, as `docker images` shortens ids), so
+/// tables stay narrow. JSON output always has the full value.
+pub fn short_digests(text: &str) -> std::borrow::Cow<'_, str> {
+    static DIGEST: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new("@?sha256:([0-9a-f]{12})[0-9a-f]{52}").expect("a valid regex")
+    });
+    DIGEST.replace_all(text, "@$1")
+}
+
 /// A failure the binary maps to a specific exit code (anything else exits 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
@@ -290,6 +300,18 @@ pub fn print_error(err: &anyhow::Error) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digests_are_cut_to_12_hex_digits() {
+        let d = "4f1c0a9b2d3e5f60718293a4b5c6d7e8f9031a2b3c4d5e6f708192a3b4c5d6e7";
+        assert_eq!(short_digests(&format!("sha256:{d}")), "@4f1c0a9b2d3e");
+        assert_eq!(
+            short_digests(&format!("ghcr.io/acme/web:1.2@sha256:{d}")),
+            "ghcr.io/acme/web:1.2@4f1c0a9b2d3e"
+        );
+        assert_eq!(short_digests("1.4.2 -> 1.4.3"), "1.4.2 -> 1.4.3");
+        assert_eq!(short_digests("sha256:abc"), "sha256:abc", "not a digest");
+    }
 
     #[test]
     fn the_grouped_list_names_every_command_once() {

@@ -371,7 +371,7 @@ fn write_text(
                             if o.images.is_empty() {
                                 "-".to_string()
                             } else {
-                                o.images.join(",")
+                                super::short_digests(&o.images.join(",")).into_owned()
                             },
                             plain,
                         ),
