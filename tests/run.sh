@@ -56,7 +56,10 @@ if [ -n "${KGO_TEST_KUBECONFIG:-}" ]; then
 else
   # A state directory of this run's own: its etcd and kube-apiserver are this script's to stop.
   export KGO_STATE="$KGO_CACHE/test-cluster.$$"
-  stop_cluster() { tests/cluster/apiserver.sh down || true; }
+  stop_cluster() {
+    tests/cluster/apiserver.sh down || true
+    rm -f "$KGO_STATE.lock"
+  }
   trap stop_cluster EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
