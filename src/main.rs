@@ -2,8 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use kubectl_gitops::cli::{self, Cli};
+use kubectl_gitops::cli;
 
 // Parsing allocates many small strings from several threads; glibc's per-thread arenas spend
 // more time growing (mprotect) than mimalloc spends allocating.
@@ -11,7 +10,7 @@ use kubectl_gitops::cli::{self, Cli};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match cli::parse() {
         Ok(cli) => cli,
         Err(e) => {
             // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).

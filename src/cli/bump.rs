@@ -1,7 +1,7 @@
 //! `kubectl gitops bump`: set an image's tag in the manifests in place, optionally committing
 //! it with `Image-Bump` trailers (the CI step of a GitOps flow).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -9,11 +9,11 @@ use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 
-use super::{ExitError, GlobalArgs, Outcome};
+use super::{ExitError, GlobalArgs, Outcome, short_digests};
 use crate::git::{self, Repo, trailer};
-use crate::manifest::FileSet;
 use crate::manifest::bump::{self, Change, Target, Version};
 use crate::manifest::tree::Location;
+use crate::manifest::{FileSet, image};
 
 pub use super::TextOrJson as Format;
 
@@ -166,17 +166,26 @@ pub fn run(args: BumpArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
         }
         Format::Text => {
             for c in &plan.changes {
+                let change = format!("{} -> {}", c.old, c.new);
                 writeln!(
                     out,
-                    "{}:{}  {}  {}  {} -> {}",
-                    c.file, c.line, c.holder, c.image, c.old, c.new
+                    "{}:{}  {}  {}  {}",
+                    c.file,
+                    c.line,
+                    c.holder,
+                    c.image,
+                    short_digests(&change)
                 )?;
             }
             for c in &plan.unchanged {
                 writeln!(
                     out,
                     "{}:{}  {}  {}  already at {}",
-                    c.file, c.line, c.holder, c.image, c.new
+                    c.file,
+                    c.line,
+                    c.holder,
+                    c.image,
+                    short_digests(&c.new)
                 )?;
             }
             match &committed {
@@ -211,9 +220,10 @@ fn top_relative(repo: Option<&Repo>) -> PathBuf {
 fn no_match(image: &str, paths: &[PathBuf], plan: &bump::Plan) -> ExitError {
     let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     let last = image.rsplit('/').next().unwrap_or(image);
-    let similar: Vec<&String> = plan
-        .images_seen
+    let seen = one_name_per_image(&plan.images_seen);
+    let similar: Vec<&str> = seen
         .iter()
+        .copied()
         .filter(|seen| seen.rsplit('/').next() == Some(last))
         .collect();
     let mut message = format!(
@@ -223,18 +233,45 @@ fn no_match(image: &str, paths: &[PathBuf], plan: &bump::Plan) -> ExitError {
         shown.join(", ")
     );
     if !similar.is_empty() {
-        let names: Vec<&str> = similar.iter().map(|s| s.as_str()).collect();
-        message.push_str(&format!("; did you mean {}?", names.join(" or ")));
-    } else if !plan.images_seen.is_empty() {
-        let names: Vec<&str> = plan
-            .images_seen
-            .iter()
-            .take(10)
-            .map(String::as_str)
-            .collect();
-        message.push_str(&format!("; images found: {}", names.join(", ")));
+        message.push_str(&format!("; did you mean {}?", similar.join(" or ")));
+    } else if !seen.is_empty() {
+        message.push_str(&format!(
+            "; images found: {}",
+            list_some(&seen, IMAGES_LISTED)
+        ));
     }
     ExitError { message, code: 1 }
+}
+
+/// How many image names a not-found message lists before "and N more".
+const IMAGES_LISTED: usize = 20;
+
+/// The names of `images`, one per image: `nginx` and `docker.io/library/nginx` pull the same
+/// image, and the shorter spelling (the one people write) is kept.
+fn one_name_per_image(images: &BTreeSet<String>) -> Vec<&str> {
+    let mut by_image: BTreeMap<String, &str> = BTreeMap::new();
+    for name in images {
+        by_image
+            .entry(image::canonical_name(name))
+            .and_modify(|kept| {
+                if name.len() < kept.len() {
+                    *kept = name;
+                }
+            })
+            .or_insert(name);
+    }
+    let mut names: Vec<&str> = by_image.into_values().collect();
+    names.sort_unstable();
+    names
+}
+
+/// `a, b, c and 7 more`: the first `max` items and the count of the rest, never a silent cut.
+fn list_some(items: &[&str], max: usize) -> String {
+    let shown = items[..items.len().min(max)].join(", ");
+    match items.len().saturating_sub(max) {
+        0 => shown,
+        rest => format!("{shown} and {rest} more"),
+    }
 }
 
 /// The repo-relative paths of the files to edit, after checking none has uncommitted
@@ -303,4 +340,33 @@ fn trailers(plan: &bump::Plan) -> Vec<String> {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_hub_names_are_listed_once() {
+        let seen: BTreeSet<String> = [
+            "docker.io/library/nginx",
+            "nginx",
+            "library/nginx",
+            "ghcr.io/acme/web",
+            "redis",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        assert_eq!(
+            one_name_per_image(&seen),
+            ["ghcr.io/acme/web", "nginx", "redis"]
+        );
+    }
+
+    #[test]
+    fn long_lists_say_how_many_are_left_out() {
+        assert_eq!(list_some(&["a", "b"], 2), "a, b");
+        assert_eq!(list_some(&["a", "b", "c", "d"], 2), "a, b and 2 more");
+    }
 }

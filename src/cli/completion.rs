@@ -482,8 +482,17 @@ mod tests {
     fn flags_of_the_subcommand_including_globals() {
         let (values, _) = answer(&["validate", "--"]);
         assert!(values.contains(&"--strict-crds".to_string()), "{values:?}");
-        assert!(values.contains(&"--context".to_string()), "{values:?}");
+        assert!(values.contains(&"--repo".to_string()), "{values:?}");
         assert!(!values.contains(&"-o".to_string()), "{values:?}");
+        assert!(
+            !values.contains(&"--context".to_string()),
+            "validate does not talk to a cluster: {values:?}"
+        );
+        let (values, _) = answer(&["status", "--"]);
+        assert!(values.contains(&"--context".to_string()), "{values:?}");
+        let (values, _) = answer(&["history", "-"]);
+        assert!(values.contains(&"-n".to_string()), "{values:?}");
+        assert!(!values.contains(&"--namespace".to_string()), "{values:?}");
         let (values, _) = answer(&["validate", "-"]);
         assert!(values.contains(&"-o".to_string()), "{values:?}");
         let (values, _) = answer(&["validate", "--strict-crds", "--str"]);
@@ -505,7 +514,12 @@ mod tests {
         );
         assert_eq!(answer(&["completion", "f"]).0, vec!["fish"]);
         assert_eq!(answer(&["-C", ""]), (vec![], 16));
-        assert_eq!(answer(&["--kubeconfig", ""]), (vec![], 0));
+        assert_eq!(answer(&["status", "--kubeconfig", ""]), (vec![], 0));
+        assert_eq!(
+            answer(&["history", "-n", ""]),
+            (vec![], 4),
+            "history -n is a count, not a namespace"
+        );
         assert_eq!(
             answer(&["validate", ""]),
             (vec![], 0),
@@ -515,8 +529,8 @@ mod tests {
 
     #[test]
     fn values_after_a_flag_are_not_subcommands() {
-        // `--context` consumes `validate`, so the next word is still a subcommand.
-        let (values, _) = answer(&["--context", "validate", "vers"]);
+        // `-C` consumes `validate`, so the next word is still a subcommand.
+        let (values, _) = answer(&["-C", "validate", "vers"]);
         assert_eq!(values, vec!["version"]);
     }
 

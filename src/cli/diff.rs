@@ -10,12 +10,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::status::{self, SourceArgs};
-use super::{ExitError, GlobalArgs, Outcome};
+use super::{ClusterArgs, ExitError, Outcome};
+use crate::cluster::Cluster;
 use crate::cluster::desired::{Desired, DesiredObject, Revision};
 use crate::cluster::dryrun::{
     self, DiffOptions, FIELD_MANAGER, Method, ObjectResult, Outcome as Result_,
 };
-use crate::cluster::{Cluster, ConnectOptions};
 use crate::diff::render::{self, ExternalFile};
 use crate::diff::{Change, KeyChanges, ObjectDiff, compare};
 use crate::manifest::ObjectId;
@@ -67,6 +67,8 @@ pub struct DiffArgs {
     /// exactly what Git sets (skipped by default: applying them cannot change anything).
     #[arg(long)]
     pub dry_run_all: bool,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 /// One object in `-o json`.
@@ -119,10 +121,10 @@ struct Item {
     result: Result<ObjectDiff, (&'static str, String)>,
 }
 
-pub fn run(args: DiffArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+pub fn run(args: DiffArgs) -> anyhow::Result<Outcome> {
     let (items, from, to, warnings) = match &args.from {
-        Some(from) => git_items(&args, global, from)?,
-        None => cluster_items(&args, global)?,
+        Some(from) => git_items(&args, &args.cluster, from)?,
+        None => cluster_items(&args, &args.cluster)?,
     };
     status::warn_all(&warnings);
     let differs = items.iter().any(|i| match &i.result {
@@ -189,10 +191,9 @@ pub fn run(args: DiffArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
 /// Git against the cluster, per target context.
 fn cluster_items(
     args: &DiffArgs,
-    global: &GlobalArgs,
+    global: &ClusterArgs,
 ) -> anyhow::Result<(Vec<Item>, String, String, Vec<String>)> {
     let desired = status::read_desired(&args.source.selection(global))?;
-    let timeout = status::request_timeout(global)?;
     let runtime = status::runtime()?;
     let multiple = desired.targets.len() > 1;
     let diff_options = DiffOptions {
@@ -202,11 +203,9 @@ fn cluster_items(
     let mut items = Vec::new();
     let mut warnings = Vec::new();
     for target in &desired.targets {
-        let options = ConnectOptions {
-            kubeconfig: global.kubeconfig.clone(),
-            context: global.context.clone().or_else(|| target.context.clone()),
-            request_timeout: timeout,
-        };
+        let options = global
+            .connect
+            .options(target.context.as_ref(), status::DEFAULT_TIMEOUT)?;
         let report = runtime.block_on(async {
             let cluster = Cluster::connect(&options).await?;
             dryrun::diff(&cluster, target, &diff_options).await
@@ -241,7 +240,7 @@ fn cluster_items(
 /// `--all-apps`). The same object in two apps is two objects.
 fn git_items(
     args: &DiffArgs,
-    global: &GlobalArgs,
+    global: &ClusterArgs,
     from: &str,
 ) -> anyhow::Result<(Vec<Item>, String, String, Vec<String>)> {
     let to = args.to.clone().unwrap_or_else(|| "HEAD".into());

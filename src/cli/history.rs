@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 
-use super::{GlobalArgs, Outcome};
+use super::{Outcome, short_digests};
 use crate::git::history::{self, Entry, Options};
 use crate::git::{Repo, short};
 
@@ -19,8 +19,6 @@ pub use super::TextOrJson as Format;
 /// Reads `Image-Bump` trailers and the notes the post-merge hook writes (refs/notes/gitops),
 /// and computes everything else from the manifests each commit changed, so it works on any
 /// repository. Only commits that touched YAML files are read. There is no cap on length.
-///
-/// `-n N` limits the count as in `git log` (history has no use for a namespace).
 ///
 /// JSON (-o json): {"bumps": [{"commit": sha, "date": ISO 8601 committer date,
 /// "author": {"name", "email"}, "committer": {"name", "email"}, "subject", "image", "old",
@@ -37,8 +35,13 @@ pub struct HistoryArgs {
     /// Only bumps in files under this path (repeatable).
     #[arg(long = "path", value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
     pub paths: Vec<PathBuf>,
-    /// Show at most N bumps (also `-n N`).
-    #[arg(long = "max-count", visible_alias = "limit", value_name = "N")]
+    /// Show the N newest bumps only (as `git log -n`).
+    #[arg(
+        short = 'n',
+        long = "max-count",
+        visible_alias = "limit",
+        value_name = "N"
+    )]
     pub max_count: Option<usize>,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
@@ -50,15 +53,8 @@ struct Report<'a> {
     bumps: &'a [Entry],
 }
 
-pub fn run(args: HistoryArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
-    // `-n` is the global namespace flag; history reads a number there as `git log -n`.
-    let limit = match (args.max_count, global.namespace.as_deref()) {
-        (Some(n), _) => Some(n),
-        (None, Some(n)) => Some(n.parse::<usize>().map_err(|_| {
-            anyhow::anyhow!("-n takes a number of bumps for history (got {n:?}); see --help")
-        })?),
-        (None, None) => None,
-    };
+pub fn run(args: HistoryArgs) -> anyhow::Result<Outcome> {
+    let limit = args.max_count;
     let repo = Repo::open()?;
     let mut paths = Vec::new();
     for p in &args.paths {
@@ -92,22 +88,30 @@ fn write_text(entries: &[Entry], out: &mut impl Write) -> std::io::Result<()> {
     let rows: Vec<[String; 6]> = entries
         .iter()
         .map(|e| {
-            let note = match (&e.rolled_back_by, &e.rollback_of) {
-                (Some(by), _) => format!("rolled back by {}", short(by)),
-                (None, Some(of)) => format!("rollback of {}", short(of)),
+            let rollback = match (&e.rolled_back_by, &e.rollback_of) {
+                (Some(by), _) => format!("by {}", short(by)),
+                (None, Some(of)) => format!("of {}", short(of)),
                 (None, None) => String::new(),
             };
             [
                 short(&e.commit).to_string(),
-                e.date.get(..16).unwrap_or(&e.date).replace('T', " "),
+                utc_minutes(&e.date).unwrap_or_else(|| e.date.clone()),
                 e.author.name.clone(),
                 e.image.clone(),
-                format!("{} -> {}", e.old, e.new),
-                note,
+                short_digests(&format!("{} -> {}", e.old, e.new)).into_owned(),
+                rollback,
             ]
         })
         .collect();
-    let header = ["COMMIT", "DATE", "AUTHOR", "IMAGE", "CHANGE", ""];
+    let any_rollback = rows.iter().any(|r| !r[5].is_empty());
+    let header = [
+        "COMMIT",
+        "DATE (UTC)",
+        "AUTHOR",
+        "IMAGE",
+        "CHANGE",
+        if any_rollback { "ROLLBACK" } else { "" },
+    ];
     let widths: Vec<usize> = (0..5)
         .map(|i| {
             rows.iter()
@@ -138,4 +142,91 @@ fn write_text(entries: &[Entry], out: &mut impl Write) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `2026-11-27T14:02:31+01:00` (git's strict ISO 8601) as `2026-11-27 13:02` in UTC: one
+/// clock for every row, so newest-first reads in order whatever zone each commit was made in.
+/// JSON keeps the date as git wrote it, offset included.
+fn utc_minutes(iso: &str) -> Option<String> {
+    let num = |range: std::ops::Range<usize>| iso.get(range)?.parse::<i64>().ok();
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute) = (num(11..13)?, num(14..16)?);
+    let offset = match iso.get(19..)? {
+        "Z" => 0,
+        zone => {
+            let sign = match zone.get(..1)? {
+                "+" => 1,
+                "-" => -1,
+                _ => return None,
+            };
+            sign * (zone.get(1..3)?.parse::<i64>().ok()? * 60
+                + zone.get(4..6)?.parse::<i64>().ok()?)
+        }
+    };
+    let minutes = days_from_civil(year, month, day) * 1440 + hour * 60 + minute - offset;
+    let (days, rest) = (minutes.div_euclid(1440), minutes.rem_euclid(1440));
+    let (y, m, d) = civil_from_days(days);
+    Some(format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rest / 60,
+        rest % 60
+    ))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The inverse of [`days_from_civil`].
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_shown_in_utc() {
+        assert_eq!(
+            utc_minutes("2026-11-27T14:02:31+01:00").as_deref(),
+            Some("2026-11-27 13:02")
+        );
+        assert_eq!(
+            utc_minutes("2026-12-31T20:30:00-05:30").as_deref(),
+            Some("2027-01-01 02:00")
+        );
+        assert_eq!(
+            utc_minutes("2024-03-01T00:10:00+02:00").as_deref(),
+            Some("2024-02-29 22:10"),
+            "leap day"
+        );
+        assert_eq!(
+            utc_minutes("2026-01-02T03:04:05Z").as_deref(),
+            Some("2026-01-02 03:04")
+        );
+        assert_eq!(utc_minutes("yesterday"), None);
+    }
 }

@@ -25,9 +25,21 @@ pub enum HooksCommand {
     ///
     /// Hooks go where `git rev-parse --git-path hooks` says, so core.hooksPath and worktrees
     /// work. A hook already there is kept as <hook>.legacy and runs first.
-    Install(Which),
-    /// Remove the hooks, putting back any hook they replaced.
+    Install(InstallArgs),
+    /// Remove the hooks (both unless one is named), putting back any hook they replaced.
+    ///
+    /// A hook that kubectl-gitops did not install is left alone.
     Uninstall(Which),
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    #[command(flatten)]
+    pub which: Which,
+    /// Install even when core.hooksPath points outside this repository (a hooks directory
+    /// that other repositories share).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -38,9 +50,6 @@ pub struct Which {
     /// Only the post-merge hook (records tag bumps that arrived).
     #[arg(long)]
     pub post_merge: bool,
-    /// Install even when core.hooksPath points outside this repository.
-    #[arg(long)]
-    pub force: bool,
 }
 
 impl Which {
@@ -90,11 +99,12 @@ pub fn run_hooks(args: HooksArgs, _global: &GlobalArgs) -> anyhow::Result<Outcom
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let mut out = anstream::stdout().lock();
     match args.command {
-        HooksCommand::Install(which) => {
-            let (dir, done) = install::install(&cwd, &which.hooks(), which.force)
+        HooksCommand::Install(args) => {
+            let (dir, done) = install::install(&cwd, &args.which.hooks(), args.force)
                 .context("hooks were not installed")?;
             for (hook, action) in done {
                 let what = match action {
+                    Action::Unchanged => "unchanged",
                     Action::Updated => "updated",
                     Action::InstalledKeepingLegacy => {
                         "installed (the previous hook is kept as .legacy and runs first)"

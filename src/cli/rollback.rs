@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 
-use super::{ExitError, GlobalArgs, Outcome};
+use super::{ExitError, GlobalArgs, Outcome, short_digests};
 use crate::git::rollback::{self, Mode, Plan, PushTarget, RollbackError};
 use crate::git::{Repo, short};
 use crate::manifest::bump::{self, Version};
@@ -233,7 +233,11 @@ fn pick_target(
     // One line per commit: a commit bumping several images is reverted as a whole.
     let mut commits: Vec<(String, String)> = Vec::new();
     for e in &candidates {
-        let change = format!("{} {} -> {}", e.image, e.old, e.new);
+        let change = format!(
+            "{} {}",
+            e.image,
+            short_digests(&format!("{} -> {}", e.old, e.new))
+        );
         match commits.iter_mut().find(|(sha, _)| *sha == e.commit) {
             Some((_, label)) => label.push_str(&format!(", {change}")),
             None => commits.push((
@@ -310,12 +314,12 @@ fn describe(plan: &Plan, err: &mut impl Write) -> std::io::Result<()> {
     };
     writeln!(err, "rollback: {what}")?;
     for b in &plan.bumps {
+        let change = format!("{} -> {}", b.old, b.new);
         writeln!(
             err,
-            "  {} {} -> {}  {}",
+            "  {} {}  {}",
             b.image,
-            b.old,
-            b.new,
+            short_digests(&change),
             b.files.join(", ")
         )?;
     }

@@ -8,12 +8,12 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
-use super::{GlobalArgs, Outcome};
+use super::{ClusterArgs, Outcome};
 use crate::cluster::controllers::Pending;
 use crate::cluster::desired::{self, Desired, Revision, Selection};
 use crate::cluster::health::State;
 use crate::cluster::sync::{self, GitContext, StatusOptions, StatusReport, Sync};
-use crate::cluster::{self, Cluster, ConnectOptions};
+use crate::cluster::{self, Cluster};
 use crate::diagnostic::Severity;
 
 /// Where the desired state comes from; shared by `status` and `diff`.
@@ -43,7 +43,7 @@ pub struct SourceArgs {
 }
 
 impl SourceArgs {
-    pub fn selection(&self, global: &GlobalArgs) -> Selection {
+    pub fn selection(&self, cluster: &ClusterArgs) -> Selection {
         let working_tree = self.working_tree || !self.filenames.is_empty();
         Selection {
             revision: if working_tree {
@@ -53,7 +53,7 @@ impl SourceArgs {
             },
             paths: self.paths.iter().chain(&self.filenames).cloned().collect(),
             apps: self.apps.clone(),
-            namespace: global.namespace.clone(),
+            namespace: cluster.namespace.clone(),
             changed: None,
         }
     }
@@ -92,6 +92,12 @@ pub struct StatusArgs {
     /// not in Git are Extra.
     #[arg(long = "tracking-label", value_name = "KEY[=VALUE]")]
     pub tracking_labels: Vec<String>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Also look for Extra objects in every namespace, not only in the namespaces of the
+    /// objects in Git.
+    #[arg(short = 'A', long, help_heading = "Cluster options")]
+    pub all_namespaces: bool,
 }
 
 /// The stable `-o json` shape.
@@ -134,11 +140,10 @@ impl Summary {
     }
 }
 
-pub fn run(args: StatusArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
-    let desired = read_desired(&args.source.selection(global))?;
-    let timeout = request_timeout(global)?;
+pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
+    let desired = read_desired(&args.source.selection(&args.cluster))?;
     let status_options = StatusOptions {
-        all_namespaces: global.all_namespaces,
+        all_namespaces: args.all_namespaces,
         tracking_labels: args
             .tracking_labels
             .iter()
@@ -151,11 +156,10 @@ pub fn run(args: StatusArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
     let runtime = runtime()?;
     let mut reports = Vec::new();
     for target in &desired.targets {
-        let options = ConnectOptions {
-            kubeconfig: global.kubeconfig.clone(),
-            context: global.context.clone().or_else(|| target.context.clone()),
-            request_timeout: timeout,
-        };
+        let options = args
+            .cluster
+            .connect
+            .options(target.context.as_ref(), DEFAULT_TIMEOUT)?;
         let git = GitContext {
             repo: desired.repo.as_ref(),
             head: desired.commit,
@@ -224,10 +228,8 @@ pub fn read_desired(selection: &Selection) -> anyhow::Result<Desired> {
     Ok(desired)
 }
 
-pub fn request_timeout(global: &GlobalArgs) -> anyhow::Result<Option<std::time::Duration>> {
-    cluster::parse_timeout(global.request_timeout.as_deref().unwrap_or("30s"))
-        .map_err(|e| anyhow::anyhow!("--request-timeout: {e}"))
-}
+/// How long `status` and `diff` let each API request take unless --request-timeout says.
+pub const DEFAULT_TIMEOUT: &str = "30s";
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     // One thread: the work is waiting on the API server; requests overlap through async
@@ -370,7 +372,7 @@ fn write_text(
                             if o.images.is_empty() {
                                 "-".to_string()
                             } else {
-                                o.images.join(",")
+                                super::short_digests(&o.images.join(",")).into_owned()
                             },
                             plain,
                         ),

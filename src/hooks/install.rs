@@ -5,7 +5,7 @@
 //! runs it first with the same arguments and stdin.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -46,6 +46,8 @@ pub enum InstallError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     Installed,
+    /// Our shim was already there, byte for byte and executable: nothing was written.
+    Unchanged,
     /// Our shim was already there; it was rewritten with the current text.
     Updated,
     /// A foreign hook was moved to `<hook>.legacy` and is chained.
@@ -108,6 +110,12 @@ fn is_ours(path: &Path) -> bool {
     fs::read_to_string(path).is_ok_and(|t| t.contains(MARKER))
 }
 
+/// The file holds exactly `text` and is executable.
+fn is_current(path: &Path, text: &str) -> bool {
+    let executable = fs::metadata(path).is_ok_and(|m| m.is_file() && m.mode() & 0o111 == 0o111);
+    executable && fs::read(path).is_ok_and(|bytes| bytes == text.as_bytes())
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
     move |source| InstallError::Io {
         path: path.display().to_string(),
@@ -128,7 +136,10 @@ pub fn install(
     for (name, text) in SHIMS.iter().filter(|(n, _)| hooks.contains(n)) {
         let path = dir.join(name);
         let legacy = dir.join(format!("{name}.legacy"));
-        let action = if path.exists() && is_ours(&path) {
+        let action = if is_current(&path, text) {
+            done.push((name.to_string(), Action::Unchanged));
+            continue;
+        } else if path.exists() && is_ours(&path) {
             Action::Updated
         } else if path.exists() || path.is_symlink() {
             if legacy.exists() {

@@ -2,7 +2,8 @@
 # Local Kubernetes API server (etcd + kube-apiserver, no kubelet, no
 # controller-manager) on 127.0.0.1 for the kubectl-gitops test suite.
 #
-#   tests/cluster/apiserver.sh build   # build kube-apiserver once into the cache
+#   tests/cluster/apiserver.sh build   # build kube-apiserver once into the cache (no root needed
+#                                      # unless dpkg-dev, make or rsync is missing; see build below)
 #   tests/cluster/apiserver.sh up      # start etcd + apiserver, print `export KUBECONFIG=...`
 #   tests/cluster/apiserver.sh env     # print the export line if the cluster is up, else fail
 #   tests/cluster/apiserver.sh status  # say whether it is up (exit 0) or not (exit 1)
@@ -17,7 +18,7 @@
 #   KGO_APISERVER_PORT   first port tried for the apiserver   (default 16443)
 #   KGO_ETCD_PORT        first port tried for etcd clients    (default 12379; peer port is +1)
 #   KGO_READY_TIMEOUT    seconds to wait for /readyz (default 60)
-#   KGO_KEEP_SRC=1       keep the extracted kubernetes source tree after a build
+#   KGO_KEEP_SRC=1       keep the kubernetes source, the Go toolchain and the apt lists after a build
 #
 # Progress goes to stderr; only the export line goes to stdout.
 set -euo pipefail
@@ -68,39 +69,49 @@ daemonize() {
 
 # ---------------------------------------------------------------- build ----
 
-# Add a deb-src twin of every enabled Debian entry for this release, derived
-# from the existing deb entries (no host names hard-coded here).
-ensure_deb_src() {
-  local codename out_sources out_list
+# The build needs Debian's Go 1.19 toolchain, two Go libraries, etcd and the kubernetes source
+# package. None of them is installed into the system: a private apt configuration under
+# $APT_DIR (the machine's own Debian entries for this release, as deb and deb-src, with their
+# own package lists and download cache) fetches them, and the .debs are unpacked into $TOOLS.
+# So the build needs no root, writes nothing under /etc/apt or /var/lib/apt, and cannot change
+# the version of an installed package. Only commands a Debian machine normally has are taken
+# from the system (dpkg-source for `apt-get source`, make, rsync, openssl, curl); one that is
+# missing is installed alone, at the version this release provides, never as an upgrade.
+APT_DIR="$CACHE/apt"
+TOOLS="$CACHE/tools"
+GOROOT_DIR="$TOOLS/usr/lib/go-1.19"
+GOCODE="$TOOLS/usr/share/gocode/src"
+ETCD_BIN="$TOOLS/usr/bin/etcd"
+GO_DEBS=(golang-1.19-go golang-1.19-src golang-github-modern-go-reflect2-dev
+         golang-github-json-iterator-go-dev)
+
+papt() {
+  apt-get -q -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$APT_DIR/sources.list.d" \
+    -o Dir::State::Lists="$APT_DIR/lists" -o Dir::Cache="$APT_DIR/cache" \
+    -o Debug::NoLocking=1 -o APT::Sandbox::User="$(id -un)" "$@"
+}
+
+# Copy every enabled Debian entry of this release into $APT_DIR, once as deb and once as
+# deb-src (derived from the machine's entries: no host names hard-coded here).
+private_apt_sources() {
+  local codename f d="$APT_DIR/sources.list.d"
   # shellcheck disable=SC1091
   codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-}")"
   [ -n "$codename" ] || die "cannot read VERSION_CODENAME from /etc/os-release"
-  out_sources=/etc/apt/sources.list.d/kubectl-gitops-deb-src.sources
-  out_list=/etc/apt/sources.list.d/kubectl-gitops-deb-src.list
-  if [ -e "$out_sources" ] || [ -e "$out_list" ]; then
-    log "deb-src entries already added ($out_sources / $out_list)"
-    return 0
-  fi
-  local tmp_sources tmp_list f
-  tmp_sources="$(mktemp)"; tmp_list="$(mktemp)"
-  # deb822 files: copy each stanza whose Types has "deb" (and not yet deb-src)
-  # and whose Suites mention the release codename.
+  rm -rf "$d"
+  mkdir -p "$d" "$APT_DIR/lists/partial" "$APT_DIR/cache/archives/partial"
   for f in /etc/apt/sources.list.d/*.sources; do
     [ -e "$f" ] || continue
     awk -v cn="$codename" '
       function flush() {
-        if (stanza != "" && isdeb && !hassrc && suiteok) {
-          out = out stanza "\n"
+        if (stanza != "" && isdeb && suiteok) {
+          out = out "Types: deb\n" stanza "\n" "Types: deb-src\n" stanza "\n"
         }
-        stanza = ""; isdeb = 0; hassrc = 0; suiteok = 0
+        stanza = ""; isdeb = 0; suiteok = 0
       }
       /^[[:space:]]*$/ { flush(); next }
       /^[[:space:]]*#/ { next }
-      /^[Tt]ypes:/ {
-        if ($0 ~ /(^|[[:space:]:])deb([[:space:]]|$)/) isdeb = 1
-        if ($0 ~ /deb-src/) hassrc = 1
-        stanza = stanza "Types: deb-src\n"; next
-      }
+      /^[Tt]ypes:/ { if ($0 ~ /(^|[[:space:]:])deb([[:space:]]|$)/) isdeb = 1; next }
       /^[Ss]uites:/ {
         n = split($0, w, /[[:space:]]+/)
         for (i = 2; i <= n; i++) if (w[i] == cn || index(w[i], cn "-") == 1) suiteok = 1
@@ -108,75 +119,103 @@ ensure_deb_src() {
       /^[Ee]nabled:[[:space:]]*no/ { isdeb = 0 }
       { stanza = stanza $0 "\n" }
       END { flush(); printf "%s", out }
-    ' "$f" >>"$tmp_sources"
+    ' "$f" >>"$d/debian.sources"
   done
-  # one-line format files: "deb [opts] URI suite comps" -> "deb-src ..."
   for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
     [ -e "$f" ] || continue
     awk -v cn="$codename" '
       $1 == "deb" {
         ok = 0
         for (i = 2; i <= NF; i++) if ($i == cn || index($i, cn "-") == 1) ok = 1
-        if (ok) { sub(/^deb/, "deb-src"); print }
-      }' "$f" >>"$tmp_list"
+        if (ok) { print; sub(/^deb/, "deb-src"); print }
+      }' "$f" >>"$d/debian.list"
   done
-  if [ -s "$tmp_sources" ]; then
-    as_root install -m 0644 "$tmp_sources" "$out_sources"
-    log "added deb-src stanzas to $out_sources:"; sed 's/^/    /' "$out_sources" >&2
-  fi
-  if [ -s "$tmp_list" ]; then
-    as_root install -m 0644 "$tmp_list" "$out_list"
-    log "added deb-src lines to $out_list:"; sed 's/^/    /' "$out_list" >&2
-  fi
-  rm -f "$tmp_sources" "$tmp_list"
-  [ -e "$out_sources" ] || [ -e "$out_list" ] || die "found no Debian '$codename' apt entry to derive a deb-src entry from"
+  [ -s "$d/debian.sources" ] || rm -f "$d/debian.sources"
+  [ -s "$d/debian.list" ] || rm -f "$d/debian.list"
+  [ -e "$d/debian.sources" ] || [ -e "$d/debian.list" ] \
+    || die "found no Debian '$codename' apt entry in /etc/apt to fetch the kubernetes source from"
+  log "apt-get update of a private package list in $APT_DIR (log: $CACHE/apt.log)"
+  papt update >"$CACHE/apt.log" 2>&1 || { tail -n 30 "$CACHE/apt.log" >&2; die "apt-get update (private lists in $APT_DIR) failed"; }
 }
 
-BUILD_PKGS=(dpkg-dev golang-go rsync etcd-server golang-github-modern-go-reflect2-dev
-            golang-github-json-iterator-go-dev openssl curl ca-certificates)
-
-ensure_build_deps() {
-  ensure_deb_src
-  apt_install "${BUILD_PKGS[@]}"
+# fetch_debs PKG...: download Debian packages with the private apt configuration and unpack
+# them into $TOOLS (no install, no root).
+fetch_debs() {
+  local debs="$APT_DIR/debs" deb
+  rm -rf "$debs"
+  mkdir -p "$debs" "$TOOLS"
+  log "apt-get download $* (unpacked into $TOOLS)"
+  (cd "$debs" && papt download "$@") >>"$CACHE/apt.log" 2>&1 \
+    || { tail -n 30 "$CACHE/apt.log" >&2; die "apt-get download $* failed"; }
+  for deb in "$debs"/*.deb; do dpkg-deb -x "$deb" "$TOOLS"; done
+  rm -rf "$debs"
 }
 
-# apt-get update + install, output to $CACHE/apt.log (shown on failure).
-apt_install() {
-  local aptlog="$CACHE/apt.log"
+# need_commands CMD=PACKAGE...: install the packages of the commands that are missing, and
+# only those. The install is simulated first; if apt would upgrade (or remove) any installed
+# package to satisfy it, nothing is installed and the message says which packages it wanted.
+need_commands() {
+  local pair missing=()
+  for pair in "$@"; do
+    command -v "${pair%%=*}" >/dev/null 2>&1 || missing+=("${pair#*=}")
+  done
+  [ "${#missing[@]}" -gt 0 ] || return 0
+  install_missing "${missing[@]}"
+}
+
+install_missing() {
+  local pkgs=() p sim upgrades
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || pkgs+=("$p")
+  done
+  [ "${#pkgs[@]}" -gt 0 ] || return 0
+  command -v apt-get >/dev/null 2>&1 || die "missing: ${pkgs[*]} (install them; this machine has no apt-get)"
+  sim="$(apt-get install -s -q --no-install-recommends "${pkgs[@]}" 2>&1)" \
+    || die "missing: ${pkgs[*]}; apt-get cannot install them: $(tail -n 3 <<<"$sim")"
+  # "Inst NAME [OLDVERSION] (NEW...)" is an upgrade, "Remv NAME" a removal.
+  upgrades="$(awk '($1 == "Inst" && $3 ~ /^\[/) || $1 == "Remv" { print $2 }' <<<"$sim" | paste -sd' ' -)"
+  if [ -n "$upgrades" ]; then
+    die "missing: ${pkgs[*]}; installing them would upgrade or remove installed packages ($upgrades), which this script never does: install ${pkgs[*]} yourself, or set KGO_TEST_KUBECONFIG to another cluster"
+  fi
+  log "installing ${pkgs[*]} (missing; nothing installed is upgraded; log: $CACHE/apt.log)"
   mkdir -p "$CACHE"
-  log "apt-get update && apt-get install $* (log: $aptlog)"
-  if ! { as_root apt-get update -q && as_root env DEBIAN_FRONTEND=noninteractive \
-           apt-get install -y -q --no-install-recommends "$@"; } >"$aptlog" 2>&1; then
-    tail -n 30 "$aptlog" >&2
-    die "apt-get failed, see $aptlog"
-  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    --no-upgrade "${pkgs[@]}" >>"$CACHE/apt.log" 2>&1 \
+    || { tail -n 30 "$CACHE/apt.log" >&2; die "apt-get install ${pkgs[*]} failed, see $CACHE/apt.log"; }
 }
 
-# Runtime deps only (etcd, openssl, curl); used by `up` when the binary is cached.
+# What `up` needs besides the cached kube-apiserver and etcd.
 ensure_runtime_deps() {
-  local missing=()
-  command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
-  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
-  command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)
   command -v kubectl >/dev/null 2>&1 || die "kubectl not found on PATH"
-  if [ "${#missing[@]}" -gt 0 ]; then
-    apt_install "${missing[@]}"
-  fi
+  need_commands openssl=openssl curl=curl base64=coreutils
 }
+
+built() { [ -x "$BIN" ] && "$BIN" --version >/dev/null 2>&1 && [ -x "$ETCD_BIN" ]; }
 
 cmd_build() {
-  if [ -x "$BIN" ] && "$BIN" --version >/dev/null 2>&1; then
-    log "kube-apiserver already built: $BIN ($("$BIN" --version 2>&1))"
+  if built; then
+    log "kube-apiserver already built: $BIN ($("$BIN" --version 2>&1)), etcd: $ETCD_BIN"
     return 0
   fi
   local t0=$SECONDS
-  ensure_build_deps
+  private_apt_sources
+  if ! [ -x "$ETCD_BIN" ]; then
+    fetch_debs etcd-server
+    [ -x "$ETCD_BIN" ] || die "no etcd binary at $ETCD_BIN after unpacking etcd-server"
+  fi
+  if [ -x "$BIN" ] && "$BIN" --version >/dev/null 2>&1; then
+    log "built already: $BIN"
+    return 0
+  fi
+  need_commands dpkg-source=dpkg-dev make=make rsync=rsync
+  [ -x "$GOROOT_DIR/bin/go" ] || fetch_debs "${GO_DEBS[@]}"
+  [ -x "$GOROOT_DIR/bin/go" ] || die "no go binary at $GOROOT_DIR/bin/go after unpacking golang-1.19-go"
   mkdir -p "$WORK"
   local src
   src="$(find "$WORK" -mindepth 1 -maxdepth 1 -type d -name 'kubernetes-*' | head -n1)"
   if [ -z "$src" ]; then
     log "apt-get source kubernetes (into $WORK)"
-    (cd "$WORK" && apt-get source -q kubernetes) >"$CACHE/apt-source.log" 2>&1 \
+    (cd "$WORK" && papt source kubernetes) >"$CACHE/apt-source.log" 2>&1 \
       || { tail -n 30 "$CACHE/apt-source.log" >&2; die "apt-get source kubernetes failed"; }
     src="$(find "$WORK" -mindepth 1 -maxdepth 1 -type d -name 'kubernetes-*' | head -n1)"
     [ -n "$src" ] || die "apt-get source kubernetes produced no kubernetes-* directory"
@@ -186,9 +225,9 @@ cmd_build() {
 
   # Go 1.19 + the reflect2/json-iterator vendored in 1.20.2 => panic on every
   # POST. Swap in Debian's (Go-1.19-compatible) copies.
-  local gocode=/usr/share/gocode/src pkg
+  local gocode="$GOCODE" pkg
   for pkg in github.com/modern-go/reflect2 github.com/json-iterator/go; do
-    [ -d "$gocode/$pkg" ] || die "missing $gocode/$pkg (Debian -dev package not installed?)"
+    [ -d "$gocode/$pkg" ] || die "missing $gocode/$pkg (not in the unpacked Debian -dev package?)"
     log "replacing vendor/$pkg with $gocode/$pkg"
     rm -rf "${src:?}/vendor/$pkg"
     mkdir -p "$src/vendor/$pkg"
@@ -201,8 +240,8 @@ cmd_build() {
   # hack/lib/init.sh of 1.20 forces GO111MODULE=off and builds in a GOPATH
   # it lays out under _output/, so vendor/ is used as is; GOFLAGS is cleared
   # so that a user's -mod=... cannot break that GOPATH-mode build.
-  log "make WHAT=cmd/kube-apiserver (takes ~4-10 min on 2 cores; log: $buildlog)"
-  if ! (cd "$src" && env GOFLAGS= GOTOOLCHAIN=local \
+  log "make WHAT=cmd/kube-apiserver (about 10 min on 2 cores; log: $buildlog)"
+  if ! (cd "$src" && env GOFLAGS= GOTOOLCHAIN=local GOROOT="$GOROOT_DIR" PATH="$GOROOT_DIR/bin:$PATH" \
           KUBE_VERBOSE=1 make WHAT=cmd/kube-apiserver) >"$buildlog" 2>&1; then
     tail -n 40 "$buildlog" >&2
     die "build failed, see $buildlog"
@@ -213,8 +252,8 @@ cmd_build() {
   install -m 0755 "$out" "$BIN.tmp"
   mv -f "$BIN.tmp" "$BIN"
   if [ "${KGO_KEEP_SRC:-0}" != 1 ]; then
-    log "removing source tree $src (set KGO_KEEP_SRC=1 to keep it)"
-    rm -rf "$src"
+    log "removing the source, the Go toolchain and the private apt lists (set KGO_KEEP_SRC=1 to keep them)"
+    rm -rf "$WORK" "$APT_DIR" "$TOOLS/usr/lib/go-1.19" "$TOOLS/usr/share/go-1.19" "$TOOLS/usr/share/gocode"
   fi
   log "built $BIN ($("$BIN" --version 2>&1)) in $((SECONDS - t0)) s"
 }
@@ -346,9 +385,9 @@ EOF
 start_etcd() {
   pid_alive "$STATE/etcd.pid" etcd && return 0
   local extra=()
-  if etcd --help 2>&1 | grep -q -- '--unsafe-no-fsync'; then extra+=(--unsafe-no-fsync); fi
+  if "$ETCD_BIN" --help 2>&1 | grep -q -- '--unsafe-no-fsync'; then extra+=(--unsafe-no-fsync); fi
   log "starting etcd on 127.0.0.1:$ETCD_PORT (log: $STATE/etcd.log)"
-  daemonize "$STATE/etcd.log" "$STATE/etcd.pid" etcd \
+  daemonize "$STATE/etcd.log" "$STATE/etcd.pid" "$ETCD_BIN" \
     --name kgo \
     --data-dir "$STATE/etcd-data" \
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
@@ -461,7 +500,7 @@ cmd_up() {
     return 0
   fi
   local t0=$SECONDS
-  [ -x "$BIN" ] || { with_build_lock; cmd_build; }
+  built || { with_build_lock; cmd_build; }
   ensure_runtime_deps
   mkdir -p "$STATE"
   chmod 700 "$STATE"

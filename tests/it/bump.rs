@@ -249,3 +249,48 @@ fn bad_versions_are_usage_errors() {
         stderr(&out)
     );
 }
+
+#[test]
+fn the_images_found_list_is_complete_and_names_each_image_once() {
+    let repo = Repo::new();
+    repo.write("apps/a.yaml", &deployment("a", "nginx:1.27"));
+    repo.write(
+        "apps/b.yaml",
+        &deployment("b", "docker.io/library/nginx:1.27"),
+    );
+    let add = |from: usize, to: usize| {
+        for i in from..to {
+            repo.write(
+                &format!("apps/svc{i:02}.yaml"),
+                &deployment(
+                    &format!("svc{i:02}"),
+                    &format!("ghcr.io/acme/svc{i:02}:1.0"),
+                ),
+            );
+        }
+    };
+    let found = || {
+        let out = repo
+            .run()
+            .args(["bump", "quay.io/other/thing", "2.0"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(&out);
+        err.split("images found: ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no list: {err}"))
+            .trim_end()
+            .to_string()
+    };
+    // 19 images, nginx once under the name people write: all of them are listed.
+    add(0, 18);
+    let list = found();
+    assert_eq!(list.split(", ").count(), 19, "{list}");
+    assert!(list.ends_with(", nginx"), "{list}");
+    assert!(!list.contains("docker.io/library/nginx"), "{list}");
+    // 25 images: 20 named, and the count of the rest.
+    add(18, 24);
+    let list = found();
+    assert!(list.ends_with("ghcr.io/acme/svc19 and 5 more"), "{list}");
+}

@@ -127,16 +127,22 @@ fn subcommands_and_flags() {
     assert_eq!(partial.values, ["version"]);
 
     let flags = plugin.complete(repo.path(), &["validate", "--"]);
+    for flag in ["--output", "--strict-crds", "--repo"] {
+        assert!(flags.has(flag), "{flag} missing from {flags:?}");
+    }
+    for flag in ["--context", "--kubeconfig", "--namespace"] {
+        assert!(!flags.has(flag), "validate is offline, yet offers {flag}");
+    }
+    assert_eq!(flags.directive, NO_FILE_COMP);
+    let flags = plugin.complete(repo.path(), &["status", "--"]);
     for flag in [
-        "--output",
-        "--strict-crds",
         "--context",
         "--kubeconfig",
-        "--repo",
+        "--namespace",
+        "--all-namespaces",
     ] {
         assert!(flags.has(flag), "{flag} missing from {flags:?}");
     }
-    assert_eq!(flags.directive, NO_FILE_COMP);
 
     let output = plugin.complete(repo.path(), &["validate", "-o", ""]);
     assert_eq!(output.values, ["text", "json", "junit", "github", "sarif"]);
@@ -165,20 +171,20 @@ fn contexts_from_the_kubeconfig() {
 
     let all = plugin.complete(
         repo.path(),
-        &["validate", "--kubeconfig", kubeconfig, "--context", ""],
+        &["status", "--kubeconfig", kubeconfig, "--context", ""],
     );
     assert_eq!(all.values, ["dev", "prod-eu"]);
     assert_eq!(all.directive, NO_FILE_COMP);
 
     let eq = plugin.complete(
         repo.path(),
-        &["--kubeconfig", kubeconfig, "validate", "--context=pr"],
+        &["diff", "--kubeconfig", kubeconfig, "--context=pr"],
     );
     assert_eq!(eq.values, ["--context=prod-eu"]);
 
     // KUBECONFIG is honoured when --kubeconfig is not given.
     let out = Command::new(plugin.dir.path().join("kubectl_complete-gitops"))
-        .args(["--context", "d"])
+        .args(["status", "--context", "d"])
         .current_dir(repo.path())
         .env("PATH", plugin.path())
         .env("KUBECONFIG", kubeconfig)
@@ -186,7 +192,10 @@ fn contexts_from_the_kubeconfig() {
         .expect("runs");
     assert_eq!(stdout(&out), "dev\n:4\n");
 
-    let namespaces = plugin.complete(repo.path(), &["--kubeconfig", kubeconfig, "-n", ""]);
+    let namespaces = plugin.complete(
+        repo.path(),
+        &["status", "--kubeconfig", kubeconfig, "-n", ""],
+    );
     assert!(namespaces.has("team-dev"), "{namespaces:?}");
 }
 

@@ -130,13 +130,14 @@ fn text_table_and_reverts_by_hand() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].starts_with("COMMIT   DATE"), "{text}");
+    assert!(lines[0].starts_with("COMMIT   DATE (UTC)"), "{text}");
+    assert!(lines[0].ends_with("CHANGE      ROLLBACK"), "{text}");
     assert!(
-        lines[1].contains("ghcr.io/acme/web  1.2 -> 1.0  rollback of"),
+        lines[1].contains("ghcr.io/acme/web  1.2 -> 1.0  of "),
         "{text}"
     );
     assert!(
-        lines[2].contains("ghcr.io/acme/web  1.0 -> 1.2  rolled back by"),
+        lines[2].contains("ghcr.io/acme/web  1.0 -> 1.2  by "),
         "{text}"
     );
     assert_eq!(lines.len(), 5, "{text}");
@@ -181,4 +182,57 @@ fn empty_history_says_so() {
         stdout(&out),
         "no image bumps found in the history of HEAD\n"
     );
+}
+
+#[test]
+fn dates_in_utc_and_digests_short_so_rows_fit_100_columns() {
+    let repo = Repo::new();
+    let digest = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+    repo.write(
+        "apps/web.yaml",
+        &deployment("web", &format!("ghcr.io/acme/web@{}", digest('a'))),
+    );
+    repo.commit_all("init");
+    // Three bumps made in three time zones, each later than the one before.
+    let dates = [
+        "2026-11-27T09:00:00+09:00", // 00:00 UTC
+        "2026-11-27T01:30:00+00:00", // 01:30 UTC
+        "2026-11-26T22:00:00-05:00", // 03:00 UTC
+    ];
+    for (date, c) in dates.iter().zip(['b', 'c', 'd']) {
+        let out = repo
+            .run()
+            .env("GIT_COMMITTER_DATE", date)
+            .env("GIT_AUTHOR_DATE", date)
+            .args(["bump", "ghcr.io/acme/web", &digest(c), "--commit"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    repo.git(&["revert", "--no-edit", "HEAD"]);
+
+    let out = repo.run().args(["history"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 100,
+            "{} columns: {line}",
+            line.len()
+        );
+    }
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert!(rows[1].contains("2026-11-27 03:00"), "{text}");
+    assert!(rows[2].contains("2026-11-27 01:30"), "{text}");
+    assert!(rows[3].contains("2026-11-27 00:00"), "{text}");
+    assert!(
+        rows[1].contains(&format!("@{0} -> @{1}", "c".repeat(12), "d".repeat(12))),
+        "{text}"
+    );
+    assert!(!text.contains(&"d".repeat(13)), "a digest not cut: {text}");
+
+    // JSON keeps the full digests and git's own date with its offset.
+    let v = json(&repo, &["history", "-o", "json"]);
+    assert_eq!(v["bumps"][1]["new"], digest('d'));
+    assert_eq!(v["bumps"][1]["date"], "2026-11-26T22:00:00-05:00");
 }

@@ -2,7 +2,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::common::{Repo, deployment, git, git_output, stderr};
+use crate::common::{Repo, deployment, git, git_output, stderr, stdout};
 
 const BROKEN: &str = "apiVersion: apps/v1
 kind: Deployment
@@ -69,8 +69,25 @@ fn install_keeps_a_foreign_hook_and_uninstall_restores_it() {
         .mode();
     assert_eq!(mode & 0o111, 0o111, "hook must be executable");
 
-    // Idempotent: a second install updates our shim and keeps the legacy hook.
-    repo.run().args(["hooks", "install"]).assert().success();
+    // Idempotent: a second install writes nothing, says so, and keeps the legacy hook.
+    let out = repo.run().args(["hooks", "install"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "pre-push: unchanged in .git/hooks\npost-merge: unchanged in .git/hooks\n"
+    );
+    // A shim whose text differs (an older version) is rewritten.
+    std::fs::write(
+        hooks.join("post-merge"),
+        "#!/bin/sh\n# kubectl-gitops hook shim\n",
+    )
+    .unwrap();
+    let out = repo.run().args(["hooks", "install"]).output().unwrap();
+    assert!(
+        stdout(&out).contains("post-merge: updated in .git/hooks"),
+        "{}",
+        stdout(&out)
+    );
     assert_eq!(
         std::fs::read_to_string(hooks.join("pre-push.legacy")).unwrap(),
         legacy_script

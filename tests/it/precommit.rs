@@ -1,5 +1,5 @@
 //! The hooks of `.pre-commit-hooks.yaml` run by the real pre-commit and the real prek (both
-//! from PyPI; `.ci/run` installs them), as `repo: local` hooks of a temporary repository: a
+//! from PyPI; tests/run.sh installs them), as `repo: local` hooks of a temporary repository: a
 //! broken manifest is blocked and a good one passes, at the pre-commit and the pre-push stage.
 
 use std::path::{Path, PathBuf};
@@ -39,7 +39,7 @@ impl Setup {
             .is_ok_and(|o| o.status.success());
         assert!(
             found,
-            "{} is not installed; install it with `python3 -m pip install pre-commit prek` (.ci/run does)",
+            "{} is not installed; ./tests/run.sh installs it (tests/requirements.txt) into a virtualenv and puts it on PATH",
             framework.program
         );
         let setup = Setup {
