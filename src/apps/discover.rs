@@ -305,6 +305,56 @@ pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// The ConfigMaps and Secrets that Flux objects name in `substituteFrom` and `valuesFrom`,
+/// from the repository's files: one may be applied by a sibling app rendered at the same time
+/// as the app that needs it, or by nothing we render. Found by a byte search for the name.
+fn add_referenced_config(repo: &RepoView, raw: &[Found1], sources: &mut Sources) {
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    for r in raw {
+        for key in [["spec", "postBuild"], ["spec", "valuesFrom"]] {
+            let Some(node) = r.node.path(&key) else {
+                continue;
+            };
+            let list = node
+                .get("substituteFrom")
+                .and_then(Node::as_seq)
+                .or(node.as_seq());
+            for item in list.unwrap_or_default() {
+                if let Some(name) = item.get("name").and_then(Node::scalar_text) {
+                    names.insert(name.to_string());
+                }
+            }
+        }
+    }
+    if names.is_empty() {
+        return;
+    }
+    let wanted: Vec<bool> = repo
+        .set
+        .files
+        .iter()
+        .map(|f| is_manifest_name(&f.display))
+        .collect();
+    let contents = repo.set.read_wanted(&wanted);
+    for (entry, bytes) in repo.set.files.iter().zip(contents) {
+        let Some(Ok(bytes)) = bytes else { continue };
+        if !names.iter().any(|n| contains(&bytes, n.as_bytes()))
+            || !(contains(&bytes, b"ConfigMap") || contains(&bytes, b"Secret"))
+        {
+            continue;
+        }
+        for (_, node) in read_objects(repo.set, entry).0 {
+            let named = node
+                .path(&["metadata", "name"])
+                .and_then(Node::as_str)
+                .is_some_and(|n| names.contains(n));
+            if named {
+                sources.add(&node, None);
+            }
+        }
+    }
+}
+
 /// Apps defined by one controller object (an ApplicationSet makes several).
 fn apps_of(object: &Found1, repo: &RepoView, sources: &Sources) -> Vec<App> {
     let at = (object.file.clone(), object.line);
@@ -449,6 +499,7 @@ pub fn discover(repo: &RepoView, config: &Config, options: &Options) -> Found {
         .map(|r| r.file.clone())
         .collect();
 
+    add_referenced_config(repo, &raw, &mut sources);
     let mut provisional: Vec<(Found1, Vec<App>)> = raw
         .iter()
         .filter(|r| controller_kind(&r.node).is_some())

@@ -133,12 +133,17 @@ pub fn load(selection: &Selection) -> Result<Desired, DesiredError> {
         }
         let target = targets.entry(app.context.clone()).or_default();
         target.context = app.context.clone();
-        let tracking = app
-            .object
-            .as_ref()
-            .map_or(app.name.clone(), |(_, n)| n.clone());
-        if !target.apps.contains(&tracking) {
-            target.apps.push(tracking);
+        // Argo CD's tracking label holds the Application's name; a .gitops.yaml app's name is
+        // taken to be that too. Plain directories and Flux apps are tracked otherwise.
+        let tracking = match app.controller {
+            apps::Controller::Argocd => app.object.as_ref().map(|(_, n)| n.clone()),
+            apps::Controller::Config => Some(app.name.clone()),
+            _ => None,
+        };
+        if let Some(t) = tracking.filter(|t| is_label_value(t))
+            && !target.apps.contains(&t)
+        {
+            target.apps.push(t);
         }
     }
     for object in &set.manifests.objects {
@@ -188,6 +193,15 @@ pub fn load(selection: &Selection) -> Result<Desired, DesiredError> {
         },
         diagnostics,
     })
+}
+
+/// A valid label value (what a label selector may hold).
+fn is_label_value(v: &str) -> bool {
+    v.len() <= 63
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && v.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && v.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric())
 }
 
 /// A path the user gave (relative to `cwd`) as a repository path (`/`-separated, `""` for
