@@ -13,7 +13,7 @@ use super::repo::{RepoView, spec_path};
 use super::{App, Controller, Options, PostBuild, Recipe, Rendered, argocd, problem, selected};
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::manifest::load::{is_manifest_name, read_objects};
+use crate::manifest::load::is_manifest_name;
 use crate::manifest::object::split_api_version;
 use crate::manifest::tree::under;
 use crate::manifest::yaml::Node;
@@ -263,24 +263,22 @@ fn scan(repo: &RepoView) -> (Vec<Found1>, Vec<Diagnostic>) {
         .iter()
         .map(|f| is_manifest_name(&f.display) && !charts.iter().any(|c| under(&f.display, c)))
         .collect();
-    let preloaded = repo.set.preload(&wanted);
     let results: Vec<(Vec<Found1>, Option<Diagnostic>)> = repo
         .set
         .files
         .par_iter()
-        .zip(preloaded.into_par_iter())
         .zip(wanted.par_iter())
-        .map(|((entry, bytes), want)| {
+        .map(|(entry, want)| {
             if !want {
                 return (Vec::new(), None);
             }
-            let Ok(bytes) = bytes.unwrap_or_else(|| repo.set.read(entry)) else {
+            let Ok(bytes) = repo.read_entry(entry) else {
                 return (Vec::new(), None);
             };
             if !(contains(&bytes, b"toolkit.fluxcd.io") || contains(&bytes, b"argoproj.io")) {
                 return (Vec::new(), None);
             }
-            let (objects, error) = read_objects(repo.set, entry);
+            let (objects, error) = crate::manifest::load::parse_objects(entry, Ok(bytes));
             let found = objects
                 .into_iter()
                 .map(|(_, node)| Found1 {
@@ -335,15 +333,19 @@ fn add_referenced_config(repo: &RepoView, raw: &[Found1], sources: &mut Sources)
         .iter()
         .map(|f| is_manifest_name(&f.display))
         .collect();
-    let contents = repo.set.read_wanted(&wanted);
-    for (entry, bytes) in repo.set.files.iter().zip(contents) {
-        let Some(Ok(bytes)) = bytes else { continue };
+    for (entry, want) in repo.set.files.iter().zip(&wanted) {
+        if !want {
+            continue;
+        }
+        let Ok(bytes) = repo.read_entry(entry) else {
+            continue;
+        };
         if !names.iter().any(|n| contains(&bytes, n.as_bytes()))
             || !(contains(&bytes, b"ConfigMap") || contains(&bytes, b"Secret"))
         {
             continue;
         }
-        for (_, node) in read_objects(repo.set, entry).0 {
+        for (_, node) in crate::manifest::load::parse_objects(entry, Ok(bytes)).0 {
             let named = node
                 .path(&["metadata", "name"])
                 .and_then(Node::as_str)

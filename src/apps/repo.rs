@@ -16,6 +16,10 @@ pub struct RepoView<'a> {
     remotes: Vec<String>,
     /// What each kustomization refers to, read once.
     refs: OnceLock<HashMap<String, Vec<String>>>,
+    /// The bytes of every file of a commit, read once through one repository handle (a
+    /// handle cannot be shared between threads, and opening one per file costs more than the
+    /// file). `None` for the working tree, whose files are read as needed.
+    blobs: Option<Vec<Option<Result<Vec<u8>, String>>>>,
 }
 
 impl<'a> RepoView<'a> {
@@ -41,7 +45,32 @@ impl<'a> RepoView<'a> {
             dirs,
             remotes: remotes.iter().map(|r| normalize_url(r)).collect(),
             refs: OnceLock::new(),
+            blobs: set
+                .is_git()
+                .then(|| set.read_wanted(&vec![true; set.files.len()])),
         }
+    }
+
+    /// A listed file's bytes.
+    pub fn read_entry(&self, entry: &FileEntry) -> Result<Vec<u8>, String> {
+        match (&self.blobs, self.by_path.get(&*entry.display)) {
+            (Some(blobs), Some(i)) => match &blobs[*i] {
+                Some(bytes) => bytes.clone(),
+                None => self.set.read(entry),
+            },
+            _ => self.set.read(entry),
+        }
+    }
+
+    /// The objects of a listed file, or the diagnostic that says why it cannot be read.
+    pub fn objects(
+        &self,
+        entry: &FileEntry,
+    ) -> (
+        Vec<(usize, crate::manifest::yaml::Node)>,
+        Option<crate::diagnostic::Diagnostic>,
+    ) {
+        crate::manifest::load::parse_objects(entry, self.read_entry(entry))
     }
 
     /// Every repository path a kustomize directory builds on (itself, its local resources,
@@ -72,7 +101,7 @@ impl<'a> RepoView<'a> {
     /// A file's bytes, or why it cannot be read.
     pub fn read(&self, path: &str) -> Result<Vec<u8>, String> {
         match self.entry(path) {
-            Some(entry) => self.set.read(entry),
+            Some(entry) => self.read_entry(entry),
             None => Err(format!("{path} is not in the repository")),
         }
     }

@@ -93,7 +93,15 @@ pub fn is_manifest_name(path: &str) -> bool {
 /// The objects of one file (documents that are not objects yield nothing), with their
 /// document index, or the one diagnostic that says why the file could not be read.
 pub fn read_objects(set: &FileSet, entry: &FileEntry) -> (Vec<(usize, Node)>, Option<Diagnostic>) {
-    let parsed = parse_file(entry, set.read(entry));
+    parse_objects(entry, set.read(entry))
+}
+
+/// The objects of a file's bytes (already read), as [`read_objects`] gives them.
+pub fn parse_objects(
+    entry: &FileEntry,
+    bytes: Result<Vec<u8>, String>,
+) -> (Vec<(usize, Node)>, Option<Diagnostic>) {
+    let parsed = parse_file(entry, bytes);
     let objects = parsed
         .documents
         .into_iter()
