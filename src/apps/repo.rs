@@ -19,7 +19,7 @@ pub struct RepoView<'a> {
     /// The bytes of every file of a commit, read once through one repository handle (a
     /// handle cannot be shared between threads, and opening one per file costs more than the
     /// file). `None` for the working tree, whose files are read as needed.
-    blobs: Option<Vec<Option<Result<Vec<u8>, String>>>>,
+    blobs: Option<Vec<crate::manifest::tree::Preloaded>>,
 }
 
 impl<'a> RepoView<'a> {

@@ -32,6 +32,9 @@ pub enum Location {
     Blob(git2::Oid),
 }
 
+/// A file's bytes read ahead (`None`: not read), or why they could not be.
+pub type Preloaded = Option<Result<Vec<u8>, String>>;
+
 /// A set of files to load, from one source.
 pub struct FileSet {
     pub files: Vec<FileEntry>,
@@ -210,7 +213,7 @@ impl FileSet {
     /// Bytes read ahead for the wanted files of a git source, whose repository handle cannot
     /// be shared between threads; `None` entries (all of them for the working tree) are read
     /// by the caller, in parallel, with [`FileSet::read`].
-    pub fn preload(&self, wanted: &[bool]) -> Vec<Option<Result<Vec<u8>, String>>> {
+    pub fn preload(&self, wanted: &[bool]) -> Vec<Preloaded> {
         match self.source {
             Source::WorkTree { .. } => vec![None; self.files.len()],
             Source::Git { .. } => self.read_wanted(wanted),
@@ -219,7 +222,7 @@ impl FileSet {
 
     /// Reads the files for which `wanted` is true, in order (`None` for the others). Git
     /// blobs are read through one repository handle.
-    pub fn read_wanted(&self, wanted: &[bool]) -> Vec<Option<Result<Vec<u8>, String>>> {
+    pub fn read_wanted(&self, wanted: &[bool]) -> Vec<Preloaded> {
         let repo = match &self.source {
             Source::WorkTree { .. } => None,
             Source::Git { repo_path, .. } => Some(git2::Repository::open(repo_path)),
