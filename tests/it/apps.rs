@@ -533,3 +533,59 @@ fn helm_releases_from_the_repository_are_rendered_with_their_values() {
     assert!(values[1].ends_with(".json"), "{args:?}");
     assert!(args.contains(&"--include-crds".to_string()), "{args:?}");
 }
+
+/// Resources-only kustomizations are built in process; the objects must be exactly what
+/// `kubectl kustomize` makes of the same files. A kustomization that differs only by an
+/// empty `commonAnnotations` (which changes nothing) goes through kubectl, so the two
+/// renders of the same files can be compared.
+#[test]
+fn kustomizations_built_here_match_kubectl_kustomize() {
+    let repo = Repo::new();
+    let files = [
+        ("deployment.yaml", BASE_DEPLOYMENT.replace("${version}", "1.0").replace("${cluster}", "x")),
+        ("namespace.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n".to_string()),
+        (
+            "role.yaml",
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: reader\nrules: []\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: elsewhere\ndata: {replicas: \"3\", enabled: \"yes\"}\n".to_string(),
+        ),
+    ];
+    for app in ["here", "kubectl"] {
+        for (name, text) in &files {
+            repo.write(&format!("{app}/base/{name}"), text);
+        }
+        repo.write(
+            &format!("{app}/base/kustomization.yaml"),
+            "resources: [namespace.yaml, deployment.yaml, role.yaml]\n",
+        );
+        let extra = if app == "kubectl" {
+            "commonAnnotations: {}\n"
+        } else {
+            ""
+        };
+        repo.write(
+            &format!("{app}/overlay/kustomization.yaml"),
+            &format!("namespace: shop\nresources: [../base]\n{extra}"),
+        );
+        repo.write(
+            &format!("{app}.yaml"),
+            &format!(
+                "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {app}\n  namespace: argocd\nspec:\n  source:\n    repoURL: https://example.com/x.git\n    path: {app}/overlay\n  destination:\n    server: https://kubernetes.default.svc\n"
+            ),
+        );
+    }
+    repo.commit_all("two copies");
+    let render = |app: &str| -> Vec<serde_json::Value> {
+        let out = repo
+            .run()
+            .args(["render", app, "-o", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let mut objects = json(&out)["apps"][app].as_array().unwrap().clone();
+        objects.sort_by_key(|o| o.to_string());
+        objects
+    };
+    let here = render("here");
+    assert_eq!(here.len(), 4, "{here:?}");
+    assert_eq!(here, render("kubectl"));
+}
