@@ -542,6 +542,8 @@ pub fn discover(repo: &RepoView, config: &Config, options: &Options) -> Found {
     let mut next: Vec<usize> = Vec::new();
     let push = |found: &mut Found, mut app: App, parent: Option<usize>, next: &mut Vec<usize>| {
         app.parent = parent;
+        // Messages from rendering name the app; `name_apps` makes the names unique at the end.
+        app.name = base_name(&app);
         let mut inputs = std::mem::take(&mut app.inputs);
         inputs_of(&app.recipe, repo, &mut inputs);
         app.inputs = inputs;
@@ -675,6 +677,7 @@ fn locate_object(o: &Object) -> (Arc<str>, u32) {
             source: Some((f, l)),
         } => (f.clone(), *l),
         Origin::Rendered { source: None } => (o.file.clone(), 1),
+        Origin::Built { doc } => (o.file.clone(), doc.start.line),
     }
 }
 
@@ -692,21 +695,27 @@ fn root_cluster(app: &mut App) {
     .map(|c| if c.is_empty() { ".".into() } else { c });
 }
 
+/// An app's name before duplicates are told apart: `<cluster>/<namespace>/<name>` for Flux,
+/// the object's name for Argo CD, the configured name for `.gitops.yaml` apps.
+fn base_name(app: &App) -> String {
+    match app.controller {
+        Controller::Flux => {
+            let (ns, name) = app.object.clone().unwrap_or_default();
+            match app.cluster.as_deref() {
+                Some(".") | None => format!("{ns}/{name}"),
+                Some(c) => format!("{c}/{ns}/{name}"),
+            }
+        }
+        _ => app.name.clone(),
+    }
+}
+
 /// Gives every app its unique name, its kube context and its resolved `dependsOn`.
 fn name_apps(apps: &mut [App], config: &Config, diagnostics: &mut Vec<Diagnostic>) {
     let mut used: HashMap<String, usize> = HashMap::new();
     for i in 0..apps.len() {
         let app = &apps[i];
-        let base = match app.controller {
-            Controller::Flux => {
-                let (ns, name) = app.object.clone().unwrap_or_default();
-                match app.cluster.as_deref() {
-                    Some(".") | None => format!("{ns}/{name}"),
-                    Some(c) => format!("{c}/{ns}/{name}"),
-                }
-            }
-            _ => app.name.clone(),
-        };
+        let base = base_name(app);
         let mut name = base.clone();
         if used.contains_key(&name) {
             name = format!(

@@ -34,7 +34,7 @@ pub struct Opened {
 pub enum OpenError {
     /// A revision was asked for outside a git repository.
     #[error(
-        "not a git repository, so there is no {revision} to read: run inside a clone, or use the working tree"
+        "not a git repository, so there is no {revision} to read: run inside a clone, or pass --working-tree"
     )]
     NotARepo { revision: String },
     /// The revision does not name a commit.

@@ -15,6 +15,7 @@ use super::substitute;
 use super::{App, ChartSource, HelmChart, Overlay, Recipe, Rendered, problem};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::manifest::load::{is_manifest_name, objects_in_text, render_roots};
+use crate::manifest::object::{Step, follow};
 use crate::manifest::render::NOT_INSTALLED;
 use crate::manifest::tree::under;
 use crate::manifest::yaml::{Node, Scalar, ScalarStyle, Value, resolve_plain};
@@ -44,11 +45,14 @@ pub fn render(app: &App, repo: &RepoView, sources: &Sources) -> Rendered {
                     continue;
                 }
                 let mut missing = Vec::new();
-                substitute_node(&mut object.node, &vars, &mut missing);
-                for (name, node_line) in missing {
+                substitute_node(&mut object.node, &vars, &mut Vec::new(), &mut missing);
+                for Missing { name, line, path } in missing {
                     let (file, line) = match &object.origin {
-                        Origin::File => (object.file.clone(), Some(node_line)),
-                        _ => object.locate(&object.node),
+                        Origin::File => (object.file.clone(), Some(line)),
+                        Origin::Built { doc } => {
+                            (object.file.clone(), Some(follow(doc, &path).start.line))
+                        }
+                        Origin::Rendered { .. } => object.locate(&object.node),
                     };
                     out.diagnostics.push(Diagnostic::file(
                         Severity::Warning,
@@ -483,7 +487,7 @@ fn build(
     let default_file: Arc<str> = at
         .map(|(f, _)| f.clone())
         .unwrap_or_else(|| resources.first().map(|r| r.as_str()).unwrap_or("").into());
-    let mut lines = SourceLines::default();
+    let mut docs = SourceDocs::default();
     for (doc_index, mut node) in objects {
         let origin = take_origin(&mut node).and_then(|o| {
             let abs = normalize_path(&wrapper_dir.join(o));
@@ -494,30 +498,41 @@ fn build(
                 .replace('\\', "/");
             Some(path)
         });
-        let source = origin.map(|path| {
-            let line = lines.line(repo, &path, &node);
-            (Arc::<str>::from(path.as_str()), line)
+        let built = origin.and_then(|path| {
+            Some((
+                Arc::<str>::from(path.as_str()),
+                docs.doc(repo, &path, &node)?,
+            ))
         });
-        out.objects.push(Object {
-            file: source
-                .as_ref()
-                .map_or(default_file.clone(), |(f, _)| f.clone()),
-            doc_index,
-            node,
-            unit: 0,
-            origin: Origin::Rendered { source },
+        out.objects.push(match built {
+            Some((file, doc)) => Object {
+                file,
+                doc_index,
+                node,
+                unit: 0,
+                origin: Origin::Built { doc },
+            },
+            None => Object {
+                file: default_file.clone(),
+                doc_index,
+                node,
+                unit: 0,
+                origin: Origin::Rendered { source: None },
+            },
         });
     }
 }
 
-/// Lines of documents in source files, by kind and name, to point rendered objects at.
+/// Documents of source files, by kind and name, for the objects kustomize built from them.
 #[derive(Default)]
-struct SourceLines {
-    files: HashMap<String, Vec<(String, String, u32)>>,
+struct SourceDocs {
+    files: HashMap<String, Vec<(String, String, Arc<Node>)>>,
 }
 
-impl SourceLines {
-    fn line(&mut self, repo: &RepoView, path: &str, node: &Node) -> u32 {
+impl SourceDocs {
+    /// The document of `path` a built object came from: same kind, and the same name or
+    /// one a prefix or suffix was added to.
+    fn doc(&mut self, repo: &RepoView, path: &str, node: &Node) -> Option<Arc<Node>> {
         let docs = self.files.entry(path.to_string()).or_insert_with(|| {
             let Some(entry) = repo.entry(path) else {
                 return Vec::new();
@@ -526,17 +541,13 @@ impl SourceLines {
                 .0
                 .into_iter()
                 .map(|(_, n)| {
-                    let kind = n
-                        .get("kind")
-                        .and_then(Node::as_str)
-                        .unwrap_or("")
-                        .to_string();
-                    let name = n
-                        .path(&["metadata", "name"])
-                        .and_then(Node::as_str)
-                        .unwrap_or("")
-                        .to_string();
-                    (kind, name, n.start.line)
+                    let text = |keys: &[&str]| {
+                        n.path(keys)
+                            .and_then(Node::as_str)
+                            .unwrap_or("")
+                            .to_string()
+                    };
+                    (text(&["kind"]), text(&["metadata", "name"]), Arc::new(n))
                 })
                 .collect()
         });
@@ -550,7 +561,8 @@ impl SourceLines {
             .filter(|(_, n, _)| n == name || (!n.is_empty() && name.contains(n.as_str())))
             .max_by_key(|(_, n, _)| n.len())
             .or_else(|| docs.iter().find(|(k, _, _)| k == kind))
-            .map_or(1, |(_, _, line)| *line)
+            .or_else(|| docs.first())
+            .map(|(_, _, d)| d.clone())
     }
 }
 
@@ -762,7 +774,8 @@ fn substitution_disabled(node: &Node) -> bool {
 fn substitute_node(
     node: &mut Node,
     vars: &BTreeMap<String, String>,
-    missing: &mut Vec<(String, u32)>,
+    path: &mut Vec<Step>,
+    missing: &mut Vec<Missing>,
 ) {
     let line = node.start.line;
     match &mut node.value {
@@ -771,15 +784,21 @@ fn substitute_node(
                 return;
             }
             let (new, unresolved) = substitute::substitute(text, vars);
-            missing.extend(unresolved.into_iter().map(|u| (u.name, line + u.line - 1)));
+            missing.extend(unresolved.into_iter().map(|u| Missing {
+                name: u.name,
+                line: line + u.line - 1,
+                path: path.clone(),
+            }));
             if node.style == Some(ScalarStyle::Plain) {
                 *kind = resolve_plain(&new).unwrap_or(Scalar::Str);
             }
             *text = new;
         }
         Value::Seq(items) => {
-            for item in items {
-                substitute_node(item, vars, missing);
+            for (i, item) in items.iter_mut().enumerate() {
+                path.push(Step::Index(i));
+                substitute_node(item, vars, path, missing);
+                path.pop();
             }
         }
         Value::Map(entries) => {
@@ -788,10 +807,19 @@ fn substitute_node(
                     let (key, _) = substitute::substitute(&entry.key, vars);
                     entry.key = key;
                 }
-                substitute_node(&mut entry.value, vars, missing);
+                path.push(Step::Key(entry.key.clone()));
+                substitute_node(&mut entry.value, vars, path, missing);
+                path.pop();
             }
         }
     }
+}
+
+/// A variable used with no value: its name, the line in the object's text, and the path.
+struct Missing {
+    name: String,
+    line: u32,
+    path: Vec<Step>,
 }
 
 /// The path from directory `from` to `to` (both absolute).

@@ -305,6 +305,16 @@ pub fn run_render(args: RenderArgs) -> anyhow::Result<Outcome> {
             ..Options::default()
         },
     )?;
+    // Plain apps appear in a full listing only (they are what is left over).
+    let listing = if args
+        .apps
+        .iter()
+        .all(|n| apps::find(&listing.apps.apps, n).is_ok())
+    {
+        listing
+    } else {
+        apps::open(&cwd, &revision, &Options::default())?
+    };
     let mut wanted = Vec::new();
     let mut inputs = std::collections::BTreeSet::new();
     for name in &args.apps {

@@ -46,7 +46,7 @@ pub fn split_api_version(api_version: &str) -> (&str, &str) {
 }
 
 /// Where an object's text is, for messages.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Origin {
     /// Read from a manifest file: node positions are positions in that file.
     File,
@@ -56,6 +56,80 @@ pub enum Origin {
         /// The file and line of the document this object was rendered from, when known.
         source: Option<(Arc<str>, u32)>,
     },
+    /// Built by kustomize from one document of the object's `file` (named by kustomize's
+    /// origin annotation). The source document is kept, so a field is reported at its own
+    /// line there: the line of the same path in the source, or of the nearest parent of it
+    /// that the source has (a patch may have added the rest).
+    Built { doc: Arc<Node> },
+}
+
+/// One step of a path into a YAML tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// The path from `root` to `target` (a node inside it, compared by address).
+pub fn path_to(root: &Node, target: &Node) -> Option<Vec<Step>> {
+    if std::ptr::eq(root, target) {
+        return Some(Vec::new());
+    }
+    let children: Vec<(Step, &Node)> = match &root.value {
+        super::yaml::Value::Map(entries) => entries
+            .iter()
+            .map(|e| (Step::Key(e.key.clone()), &e.value))
+            .collect(),
+        super::yaml::Value::Seq(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (Step::Index(i), n))
+            .collect(),
+        super::yaml::Value::Scalar { .. } => return None,
+    };
+    for (step, child) in children {
+        if let Some(mut rest) = path_to(child, target) {
+            rest.insert(0, step);
+            return Some(rest);
+        }
+    }
+    None
+}
+
+/// The deepest node that starts on `line` (for a mapping entry, its value).
+fn node_on_line(root: &Node, line: u32) -> Option<&Node> {
+    let children: Vec<(u32, &Node)> = match &root.value {
+        super::yaml::Value::Map(entries) => {
+            entries.iter().map(|e| (e.key_pos.line, &e.value)).collect()
+        }
+        super::yaml::Value::Seq(items) => items.iter().map(|n| (n.start.line, n)).collect(),
+        super::yaml::Value::Scalar { .. } => Vec::new(),
+    };
+    for (start, child) in children {
+        if let Some(deeper) = node_on_line(child, line) {
+            return Some(deeper);
+        }
+        if start == line {
+            return Some(child);
+        }
+    }
+    (root.start.line == line).then_some(root)
+}
+
+/// The node at `path` under `root`, or the deepest one on the way that exists.
+pub fn follow<'a>(root: &'a Node, path: &[Step]) -> &'a Node {
+    let mut node = root;
+    for step in path {
+        let next = match step {
+            Step::Key(k) => node.get(k),
+            Step::Index(i) => node.as_seq().and_then(|items| items.get(*i)),
+        };
+        match next {
+            Some(n) => node = n,
+            None => break,
+        }
+    }
+    node
 }
 
 /// A Kubernetes object from the manifests.
@@ -115,6 +189,18 @@ impl Object {
         }
     }
 
+    /// Where to report a problem found at `line` of this object's text (or at `at`, a node
+    /// inside it, when there is no line): for a built object, the line of the same field in
+    /// its source document.
+    pub fn locate_at(&self, at: &Node, line: Option<u32>) -> (Arc<str>, Option<u32>) {
+        if let (Origin::Built { .. }, Some(line)) = (&self.origin, line)
+            && let Some(node) = node_on_line(&self.node, line)
+        {
+            return self.locate(node);
+        }
+        self.locate(at)
+    }
+
     /// The file and line to report a problem at `node` (a node inside this object).
     pub fn locate(&self, node: &Node) -> (Arc<str>, Option<u32>) {
         match &self.origin {
@@ -123,6 +209,10 @@ impl Object {
                 source: Some((file, line)),
             } => (file.clone(), Some(*line)),
             Origin::Rendered { source: None } => (self.file.clone(), None),
+            Origin::Built { doc } => {
+                let at = path_to(&self.node, node).map_or(&**doc, |path| follow(doc, &path));
+                (self.file.clone(), Some(at.start.line))
+            }
         }
     }
 }

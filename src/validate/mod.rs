@@ -151,7 +151,7 @@ pub fn check_object(obj: &Object, crds: &CrdIndex, config: &ValidationConfig) ->
                 field: String,
                 rule,
                 message: String| {
-        let (file, default_line) = obj.locate(at);
+        let (file, default_line) = obj.locate_at(at, line);
         let rendered = !matches!(obj.origin, crate::manifest::Origin::File);
         out.push(Diagnostic {
             severity,
