@@ -59,6 +59,7 @@ pub fn application(node: &Node, at: (Arc<str>, u32), repo: &RepoView) -> App {
         parent: None,
         problems: Vec::new(),
         inputs: BTreeSet::new(),
+        remote: None,
     };
     let sources: Vec<&Node> = match spec.and_then(|s| s.get("sources")).and_then(Node::as_seq) {
         Some(list) => list.iter().collect(),

@@ -480,6 +480,7 @@ fn config_app(entry: &crate::config::App, repo: &RepoView) -> App {
         parent: None,
         problems: Vec::new(),
         inputs: BTreeSet::new(),
+        remote: None,
     }
 }
 

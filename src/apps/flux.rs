@@ -62,6 +62,7 @@ fn blank(kind: &str, node: &Node, at: &(Arc<str>, u32)) -> App {
         parent: None,
         problems: Vec::new(),
         inputs: BTreeSet::new(),
+        remote: None,
     }
 }
 
@@ -87,6 +88,9 @@ pub fn kustomization(node: &Node, at: (Arc<str>, u32), repo: &RepoView, sources:
     let spec = node.get("spec");
     let get = |k: &str| spec.and_then(|s| s.get(k));
     app.depends_refs = depends_refs(node, &namespace);
+    // The Secret is the Flux object's own namespace's.
+    app.remote = text(get("kubeConfig").and_then(|k| k.path(&["secretRef", "name"])))
+        .map(|secret| format!("{namespace}/{secret}"));
     let source_kind = text(get("sourceRef").and_then(|s| s.get("kind")))
         .unwrap_or_else(|| "GitRepository".into());
     let source_name = text(get("sourceRef").and_then(|s| s.get("name"))).unwrap_or_default();
@@ -203,6 +207,9 @@ pub fn helm_release(node: &Node, at: (Arc<str>, u32), repo: &RepoView, sources: 
     let spec = node.get("spec");
     let get = |k: &str| spec.and_then(|s| s.get(k));
     app.depends_refs = depends_refs(node, &namespace);
+    // The Secret is the Flux object's own namespace's.
+    app.remote = text(get("kubeConfig").and_then(|k| k.path(&["secretRef", "name"])))
+        .map(|secret| format!("{namespace}/{secret}"));
     let target_namespace = text(get("targetNamespace"));
     let release_namespace = target_namespace.clone().unwrap_or(namespace.clone());
     app.namespace = Some(release_namespace.clone());

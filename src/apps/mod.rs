@@ -203,6 +203,9 @@ pub struct App {
     pub problems: Vec<Diagnostic>,
     /// Repository paths (files and directories) it is built from.
     pub inputs: BTreeSet<String>,
+    /// The kubeconfig Secret a Flux object applies with (`spec.kubeConfig`): its objects go
+    /// to that remote cluster, not to the one the controller runs in.
+    pub remote: Option<String>,
 }
 
 impl App {
@@ -435,6 +438,7 @@ pub fn load(set: &FileSet, remotes: &[String], config: &Config, options: &Option
             parent: None,
             problems: Vec::new(),
             inputs,
+            remote: None,
         });
         manifests.units.push(Unit {
             app: name.into(),
@@ -462,7 +466,78 @@ pub fn load(set: &FileSet, remotes: &[String], config: &Config, options: &Option
             .collect();
         manifests.objects.retain(|o| keep[o.unit]);
     }
+    manifests
+        .diagnostics
+        .extend(conflicts(&apps, &manifests.objects));
+    let mut files: HashSet<Arc<str>> = manifests.paths.iter().cloned().collect();
+    for o in &manifests.objects {
+        if !matches!(o.origin, manifest::Origin::Rendered { .. }) && files.insert(o.file.clone()) {
+            manifests.paths.push(o.file.clone());
+        }
+    }
     AppSet { apps, manifests }
+}
+
+/// Objects that two controller apps apply to the same cluster: the controllers fight over
+/// them (each reverts the other). The same object in apps of different clusters is normal.
+fn conflicts(apps: &[App], objects: &[Object]) -> Vec<Diagnostic> {
+    let builtins = crate::validate::builtin::builtins();
+    // cluster, remote kubeconfig, group, kind, namespace, name -> first object
+    type Where = (String, Option<String>, String, String, String, String);
+    let mut first: std::collections::HashMap<Where, usize> = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        let app = &apps[o.unit];
+        if !matches!(app.controller, Controller::Flux | Controller::Argocd) {
+            continue;
+        }
+        let (Some(cluster), Some(av), Some(kind), Some(name)) =
+            (&app.cluster, o.api_version(), o.kind(), o.name())
+        else {
+            continue;
+        };
+        let namespaced = builtins.kind(av, kind).is_none_or(|k| k.namespaced);
+        let namespace = if namespaced {
+            o.namespace()
+                .or(app.namespace.as_deref())
+                .unwrap_or("default")
+                .to_string()
+        } else {
+            String::new()
+        };
+        let group = manifest::object::split_api_version(av).0.to_string();
+        let key = (
+            cluster.clone(),
+            app.remote.clone(),
+            group,
+            kind.to_string(),
+            namespace,
+            name.to_string(),
+        );
+        match first.get(&key) {
+            Some(j) if objects[*j].unit != o.unit => {
+                let other = &apps[objects[*j].unit];
+                let (file, line) = o.locate(&o.node);
+                out.push(Diagnostic::file(
+                    Severity::Warning,
+                    file,
+                    line,
+                    "conflict",
+                    format!(
+                        "{} is applied to cluster {cluster} by app {} and by app {}; the two fight over it",
+                        o.label(),
+                        other.name,
+                        app.name
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                first.insert(key, i);
+            }
+        }
+    }
+    out
 }
 
 /// True when an app is in the scope and touched by the change of `options`.

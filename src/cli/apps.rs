@@ -67,6 +67,9 @@ struct JsonApp<'a> {
     cluster: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     context: Option<&'a str>,
+    /// The kubeconfig Secret a Flux object applies to a remote cluster with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kube_config_secret: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     namespace: Option<&'a str>,
     renderer: &'static str,
@@ -160,6 +163,7 @@ fn json_app<'a>(
         path: app.path.as_deref(),
         cluster: app.cluster.as_deref(),
         context: app.context.as_deref(),
+        kube_config_secret: app.remote.as_deref(),
         namespace: app.namespace.as_deref(),
         renderer: app.recipe.renderer(),
         rendered: app.rendered(),

@@ -254,7 +254,7 @@ fn git_items(
         selection.changed = Some(crate::apps::changed_paths(&repo, from, &to)?);
     }
     selection.revision = Revision::Ref(from.to_string());
-    let before = status::read_desired(&selection)?;
+    let before = status::read_desired_with(&selection, false)?;
     selection.revision = Revision::Ref(to.clone());
     let after = status::read_desired(&selection)?;
 

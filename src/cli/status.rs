@@ -202,9 +202,19 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
 
 /// Reads the desired state, printing warnings; errors in the manifests stop the command.
 pub fn read_desired(selection: &Selection) -> anyhow::Result<Desired> {
+    read_desired_with(selection, true)
+}
+
+/// Reads the desired state; its warnings are printed only when `warnings` (a diff's older
+/// revision says nothing about what is being reviewed). Errors always are.
+pub fn read_desired_with(selection: &Selection, warnings: bool) -> anyhow::Result<Desired> {
     let desired = desired::load(selection)?;
     let mut errors = 0;
-    for d in &desired.diagnostics {
+    for d in desired
+        .diagnostics
+        .iter()
+        .filter(|d| warnings || d.severity == Severity::Error)
+    {
         let at = match d.line {
             Some(line) => format!("{}:{line}", d.file),
             None => d.file.to_string(),

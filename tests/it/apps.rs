@@ -677,3 +677,35 @@ fn each_cluster_is_compared_with_the_context_gitops_yaml_maps_it_to() {
         stderr(&out)
     );
 }
+
+#[test]
+fn two_apps_applying_one_object_to_one_cluster_are_a_conflict() {
+    let repo = Repo::new();
+    let app = |name: &str, server: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  namespace: argocd\nspec:\n  source:\n    repoURL: https://example.com/x.git\n    path: shared\n  destination:\n    server: {server}\n    namespace: web\n"
+        )
+    };
+    repo.write("argocd/a.yaml", &app("a", "https://kubernetes.default.svc"))
+        .write("argocd/b.yaml", &app("b", "https://kubernetes.default.svc"))
+        .write("argocd/c.yaml", &app("c", "https://prod.example.com"))
+        .write(
+            "shared/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata: {k: v}\n",
+        );
+    repo.commit_all("apps");
+    let out = repo.run().args(["validate"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let conflicts: Vec<String> = stdout(&out)
+        .lines()
+        .filter(|l| l.contains("fight over it"))
+        .map(str::to_string)
+        .collect();
+    // a and b share a cluster; c deploys the same object to another one, which is normal.
+    assert_eq!(
+        conflicts,
+        vec![
+            "shared/cm.yaml:1: warning: ConfigMap/settings is applied to cluster in-cluster by app a and by app b; the two fight over it"
+        ]
+    );
+}
