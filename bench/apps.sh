@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 bin=${KGO_BIN:-$(pwd)/target/release/kubectl-gitops}
 rounds=${ROUNDS:-10}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# KEEP=1 keeps the repositories (for timing a peer against them with farm-bench).
+[ -n "${KEEP:-}" ] && echo "repositories in $work" || trap 'rm -rf "$work"' EXIT
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
 export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
@@ -126,5 +127,21 @@ for variant in plain:0 kustomize:1; do
   figure "kubectl gitops apps" sh -c "cd '$repo' && exec '$bin' apps >/dev/null"
   figure "kubectl gitops diff --from HEAD~1 --to HEAD" sh -c "cd '$repo' && '$bin' diff --from HEAD~1 --to HEAD >/dev/null; [ \$? -le 1 ]"
   figure "pre-push hook (one app's file changed)" "$work/$name/hook.sh"
+  # The peer: what a script does without us, told which app changed: both revisions'
+  # files out of git, `kubectl kustomize` of that app on each, and a diff.
+  cat > "$work/$name/peer.sh" <<SH
+#!/bin/sh
+set -e
+t=\$(mktemp -d)
+cd "$repo"
+for rev in HEAD~1 HEAD; do mkdir "\$t/\$rev"; git archive "\$rev" | tar -x -C "\$t/\$rev"; done
+for rev in HEAD~1 HEAD; do
+  if [ -f "\$t/\$rev/apps/cluster3/app17/kustomization.yaml" ]; then kubectl kustomize "\$t/\$rev/apps/cluster3/app17"; else cat "\$t/\$rev"/apps/cluster3/app17/*.yaml; fi > "\$t/\$rev.yaml"
+done
+diff -u "\$t/HEAD~1.yaml" "\$t/HEAD.yaml" >/dev/null || true
+rm -rf "\$t"
+SH
+  chmod +x "$work/$name/peer.sh"
+  figure "peer: git archive + kubectl kustomize + diff" "$work/$name/peer.sh"
   figure "for scale: git log --oneline -1" sh -c "cd '$repo' && exec git log --oneline -1 >/dev/null"
 done
