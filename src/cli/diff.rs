@@ -268,7 +268,12 @@ fn git_items(
     };
     let old = index(&before);
     let new = index(&after);
-    let old_by_key: HashMap<&Key, &Value> = old.iter().map(|(k, v, _)| (k, v)).collect();
+    // The first definition on each side, as on the newer side below: an object defined twice
+    // in one app (a warning) is then compared with itself when the revisions are the same.
+    let mut old_by_key: HashMap<&Key, &Value> = HashMap::new();
+    for (k, v, _) in &old {
+        old_by_key.entry(k).or_insert(v);
+    }
     let mut warnings = Vec::new();
     let mut items = Vec::new();
     let mut seen = std::collections::HashSet::new();

@@ -709,3 +709,22 @@ fn two_apps_applying_one_object_to_one_cluster_are_a_conflict() {
         ]
     );
 }
+
+#[test]
+fn the_same_revision_is_empty_even_with_an_object_defined_twice() {
+    let repo = Repo::new();
+    let cm = |v: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: twice\ndata: {{v: \"{v}\"}}\n")
+    };
+    repo.write("dir/a.yaml", &cm("1"))
+        .write("dir/b.yaml", &cm("2"));
+    repo.commit_all("twice");
+    for args in [
+        &["diff", "--from", "HEAD", "--to", "HEAD"][..],
+        &["diff", "--from", "HEAD", "--to", "HEAD", "--all-apps"][..],
+    ] {
+        let out = repo.run().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stdout(&out));
+        assert_eq!(stdout(&out), "", "{args:?}");
+    }
+}
