@@ -1,13 +1,13 @@
 //! Argo CD `Application`s and `ApplicationSet`s as apps, read the way the application
 //! controller and repo-server read them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
 
 use super::repo::{RepoView, spec_path};
-use super::{App, ChartSource, Controller, HelmChart, Overlay, Recipe, problem};
+use super::{App, ChartSource, Controller, HelmChart, Overlay, Recipe, problem, text};
 use crate::diagnostic::Severity;
 use crate::manifest::kustomize::{join, normalize};
 use crate::manifest::yaml::{self, Node};
@@ -16,12 +16,6 @@ pub const GROUP: &str = "argoproj.io";
 
 /// The in-cluster API server address Argo CD calls `in-cluster`.
 const IN_CLUSTER: &str = "https://kubernetes.default.svc";
-
-fn text(node: Option<&Node>) -> Option<String> {
-    node.and_then(Node::scalar_text)
-        .map(str::to_string)
-        .filter(|s| !s.is_empty())
-}
 
 /// An `Application` as an app.
 pub fn application(node: &Node, at: (Arc<str>, u32), repo: &RepoView) -> App {
@@ -39,27 +33,15 @@ pub fn application(node: &Node, at: (Arc<str>, u32), repo: &RepoView) -> App {
         })
     });
     let dest_namespace = text(destination.and_then(|d| d.get("namespace")));
+    let no_source = Recipe::None {
+        reason: "no source".into(),
+    };
     let mut app = App {
         name: name.clone(),
-        controller: Controller::Argocd,
-        kind: "Application".into(),
         object: Some((namespace, name.clone())),
-        defined_in: Some(format!("{}:{}", at.0, at.1)),
-        defined_file: Some(at.0.clone()),
-        path: None,
         cluster,
-        context: None,
         namespace: dest_namespace.clone(),
-        recipe: Recipe::None {
-            reason: "no source".into(),
-        },
-        post_build: None,
-        depends_on: Vec::new(),
-        depends_refs: Vec::new(),
-        parent: None,
-        problems: Vec::new(),
-        inputs: BTreeSet::new(),
-        remote: None,
+        ..App::new(Controller::Argocd, "Application", no_source).defined_at(&at.0, at.1)
     };
     let sources: Vec<&Node> = match spec.and_then(|s| s.get("sources")).and_then(Node::as_seq) {
         Some(list) => list.iter().collect(),

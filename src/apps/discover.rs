@@ -464,23 +464,11 @@ fn config_app(entry: &crate::config::App, repo: &RepoView) -> App {
     };
     App {
         name: entry.name.clone(),
-        controller: Controller::Config,
-        kind: "App".into(),
-        object: None,
-        defined_in: Some(crate::config::FILE_NAME.to_string()),
-        defined_file: Some(crate::config::FILE_NAME.into()),
         path: Some(path),
-        cluster: None,
         context: entry.context.clone(),
         namespace: entry.namespace.clone(),
-        recipe,
-        post_build: None,
-        depends_on: Vec::new(),
-        depends_refs: Vec::new(),
-        parent: None,
-        problems: Vec::new(),
-        inputs: BTreeSet::new(),
-        remote: None,
+        ..App::new(Controller::Config, "App", recipe)
+            .defined_at(&crate::config::FILE_NAME.into(), 1)
     }
 }
 

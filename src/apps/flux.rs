@@ -1,14 +1,14 @@
 //! Flux `Kustomization` and `HelmRelease` objects as apps, read the way kustomize-controller
 //! and helm-controller read them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::Value as Json;
 
 use super::discover::Sources;
 use super::repo::{RepoView, spec_path};
-use super::{App, ChartSource, Controller, HelmChart, Overlay, PostBuild, Recipe, problem};
+use super::{App, ChartSource, Controller, HelmChart, Overlay, PostBuild, Recipe, problem, text};
 use crate::diagnostic::Severity;
 use crate::manifest::yaml::Node;
 
@@ -18,12 +18,6 @@ pub const SOURCE_GROUP: &str = "source.toolkit.fluxcd.io";
 
 /// Where Flux objects live when they do not say (`flux bootstrap` puts them there).
 const DEFAULT_NAMESPACE: &str = "flux-system";
-
-fn text(node: Option<&Node>) -> Option<String> {
-    node.and_then(Node::scalar_text)
-        .map(str::to_string)
-        .filter(|s| !s.is_empty())
-}
 
 fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
     node.and_then(Node::as_map)
@@ -42,27 +36,12 @@ fn name_of(node: &Node) -> String {
 }
 
 fn blank(kind: &str, node: &Node, at: &(Arc<str>, u32)) -> App {
+    let recipe = Recipe::None {
+        reason: String::new(),
+    };
     App {
-        name: String::new(),
-        controller: Controller::Flux,
-        kind: kind.into(),
         object: Some((namespace_of(node), name_of(node))),
-        defined_in: Some(format!("{}:{}", at.0, at.1)),
-        defined_file: Some(at.0.clone()),
-        path: None,
-        cluster: None,
-        context: None,
-        namespace: None,
-        recipe: Recipe::None {
-            reason: String::new(),
-        },
-        post_build: None,
-        depends_on: Vec::new(),
-        depends_refs: Vec::new(),
-        parent: None,
-        problems: Vec::new(),
-        inputs: BTreeSet::new(),
-        remote: None,
+        ..App::new(Controller::Flux, kind, recipe).defined_at(&at.0, at.1)
     }
 }
 

@@ -209,6 +209,38 @@ pub struct App {
 }
 
 impl App {
+    /// An app with nothing set but who applies it, what it is and what it is rendered from;
+    /// the readers of each controller fill in the rest.
+    pub fn new(controller: Controller, kind: impl Into<String>, recipe: Recipe) -> App {
+        App {
+            name: String::new(),
+            controller,
+            kind: kind.into(),
+            object: None,
+            defined_in: None,
+            defined_file: None,
+            path: None,
+            cluster: None,
+            context: None,
+            namespace: None,
+            recipe,
+            post_build: None,
+            depends_on: Vec::new(),
+            depends_refs: Vec::new(),
+            parent: None,
+            problems: Vec::new(),
+            inputs: BTreeSet::new(),
+            remote: None,
+        }
+    }
+
+    /// Sets where the controller object is defined.
+    pub fn defined_at(mut self, file: &Arc<str>, line: u32) -> App {
+        self.defined_in = Some(format!("{file}:{line}"));
+        self.defined_file = Some(file.clone());
+        self
+    }
+
     /// True when the app's objects were (or can be) rendered here.
     pub fn rendered(&self) -> bool {
         !matches!(self.recipe, Recipe::None { .. })
@@ -394,51 +426,38 @@ pub fn load(set: &FileSet, remotes: &[String], config: &Config, options: &Option
         };
         let mut inputs = BTreeSet::new();
         inputs.insert(unit.dir.to_string());
+        let recipe = match unit.kind {
+            UnitKind::Kustomize => Recipe::Kustomize {
+                dir: unit.dir.to_string(),
+                overlay: Overlay::default(),
+            },
+            UnitKind::Helm => Recipe::Helm(HelmChart {
+                chart: ChartSource::Local(unit.dir.to_string()),
+                release: name.rsplit('/').next().unwrap_or("release").to_string(),
+                namespace: None,
+                values_files: Vec::new(),
+                values: Vec::new(),
+                parameters: Vec::new(),
+                skip_crds: false,
+                post_render: Overlay::default(),
+            }),
+            UnitKind::Directory => Recipe::Directory {
+                dir: unit.dir.to_string(),
+                recursive: false,
+                include: Vec::new(),
+                exclude: Vec::new(),
+            },
+        };
+        let kind = match unit.kind {
+            UnitKind::Directory => "Directory",
+            UnitKind::Kustomize => "Kustomize",
+            UnitKind::Helm => "Helm",
+        };
         apps.push(App {
             name: name.clone(),
-            controller: Controller::Plain,
-            kind: match unit.kind {
-                UnitKind::Directory => "Directory",
-                UnitKind::Kustomize => "Kustomize",
-                UnitKind::Helm => "Helm",
-            }
-            .into(),
-            object: None,
-            defined_in: None,
-            defined_file: None,
             path: Some(unit.dir.to_string()),
-            cluster: None,
-            context: None,
-            namespace: None,
-            recipe: match unit.kind {
-                UnitKind::Kustomize => Recipe::Kustomize {
-                    dir: unit.dir.to_string(),
-                    overlay: Overlay::default(),
-                },
-                UnitKind::Helm => Recipe::Helm(HelmChart {
-                    chart: ChartSource::Local(unit.dir.to_string()),
-                    release: name.rsplit('/').next().unwrap_or("release").to_string(),
-                    namespace: None,
-                    values_files: Vec::new(),
-                    values: Vec::new(),
-                    parameters: Vec::new(),
-                    skip_crds: false,
-                    post_render: Overlay::default(),
-                }),
-                UnitKind::Directory => Recipe::Directory {
-                    dir: unit.dir.to_string(),
-                    recursive: false,
-                    include: Vec::new(),
-                    exclude: Vec::new(),
-                },
-            },
-            post_build: None,
-            depends_on: Vec::new(),
-            depends_refs: Vec::new(),
-            parent: None,
-            problems: Vec::new(),
             inputs,
-            remote: None,
+            ..App::new(Controller::Plain, kind, recipe)
         });
         manifests.units.push(Unit {
             app: name.into(),
@@ -592,6 +611,13 @@ pub fn find<'a>(apps: &'a [App], name: &str) -> Result<&'a App, AppsError> {
             candidates: list(many),
         }),
     }
+}
+
+/// The text of a scalar, when it is set and not empty.
+pub(crate) fn text(node: Option<&crate::manifest::yaml::Node>) -> Option<String> {
+    node.and_then(crate::manifest::yaml::Node::scalar_text)
+        .map(str::to_string)
+        .filter(|s| !s.is_empty())
 }
 
 /// A problem with an app, as a diagnostic at the file that defines it.

@@ -469,12 +469,7 @@ fn build(
         Err(e) => return fail(out, format!("cannot run {kubectl}: {e}")),
     };
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let message = stderr
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty())
-            .unwrap_or("no message")
+        let message = crate::manifest::render::first_line(&output.stderr)
             .replace(&*wrapper_dir.to_string_lossy(), "<build>")
             .replace(&*root.to_string_lossy(), ".");
         return fail(out, format!("kustomize build failed: {message}"));
@@ -702,12 +697,7 @@ fn helm(
         }
     };
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let first = stderr
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty())
-            .unwrap_or("no message");
+        let first = crate::manifest::render::first_line(&output.stderr);
         let severity = if matches!(chart.chart, ChartSource::Remote { .. }) {
             Severity::Warning
         } else {

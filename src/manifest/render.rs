@@ -40,14 +40,19 @@ pub fn render(renderer: Renderer, dir: &Path) -> Result<String, String> {
         Err(e) => return Err(format!("cannot run {program}: {e}")),
     };
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let first = stderr
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty())
-            .unwrap_or("no message");
+        let first = first_line(&output.stderr);
         return Err(format!("`{program} {}` failed: {first}", args[0]));
     }
     String::from_utf8(output.stdout)
         .map_err(|_| format!("`{program} {}` printed non-UTF-8 output", args[0]))
+}
+
+/// The first non-empty line a failed program printed, for a one-line error.
+pub fn first_line(stderr: &[u8]) -> String {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("no message")
+        .to_string()
 }
