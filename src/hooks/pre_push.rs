@@ -218,8 +218,12 @@ pub fn check_changes(
             changed: Some(changed.clone()),
             ..crate::apps::Options::default()
         };
-        let loaded = crate::apps::load(set, remotes, config, &options);
-        return validate::validate(&loaded.manifests, &config.validation);
+        let mut loaded = crate::apps::load(set, remotes, config, &options);
+        let extra = crds_elsewhere(set, &mut loaded.manifests);
+        let mut report = validate::validate(&loaded.manifests, &config.validation);
+        // The CRDs read only for their schemas are not what the push is about.
+        report.diagnostics.retain(|d| !extra.contains(&*d.file));
+        return report;
     }
     let in_tree: HashSet<&str> = set.files.iter().map(|f| &*f.display).collect();
 
@@ -260,6 +264,73 @@ pub fn check_changes(
                 .any(|r| crate::manifest::tree::under(&d.file, r))
     });
     report
+}
+
+/// The CRDs of the repository that the rendered custom resources need and the apps a push
+/// touches do not hold, added to `manifests` for their schemas. Returns the files they came
+/// from. A byte search finds the few files worth parsing.
+fn crds_elsewhere(set: &FileSet, manifests: &mut crate::manifest::Manifests) -> HashSet<String> {
+    let builtins = builtins();
+    let have: HashSet<(String, String)> = manifests
+        .objects
+        .iter()
+        .filter(|o| o.kind() == Some("CustomResourceDefinition"))
+        .filter_map(|o| {
+            let group = o.node.path(&["spec", "group"])?.as_str()?;
+            let kind = o.node.path(&["spec", "names", "kind"])?.as_str()?;
+            Some((group.to_string(), kind.to_string()))
+        })
+        .collect();
+    let needs = manifests.objects.iter().any(|o| {
+        let (Some(av), Some(kind)) = (o.api_version(), o.kind()) else {
+            return false;
+        };
+        let (group, _) = split_api_version(av);
+        builtins.kind(av, kind).is_none()
+            && !builtins.is_builtin_group(group)
+            && !have.contains(&(group.to_string(), kind.to_string()))
+    });
+    let mut files = HashSet::new();
+    if !needs {
+        return files;
+    }
+    let loaded: HashSet<&str> = manifests.objects.iter().map(|o| &*o.file).collect();
+    let wanted: Vec<bool> = set
+        .files
+        .iter()
+        .map(|f| is_yaml_name(&f.display) && !loaded.contains(&*f.display))
+        .collect();
+    let mut crds = Vec::new();
+    for (entry, bytes) in set.files.iter().zip(set.read_wanted(&wanted)) {
+        let Some(Ok(bytes)) = bytes else { continue };
+        if !String::from_utf8_lossy(&bytes).contains("CustomResourceDefinition") {
+            continue;
+        }
+        for (doc_index, node) in crate::manifest::load::parse_objects(entry, Ok(bytes)).0 {
+            if node.get("kind").and_then(|k| k.as_str()) == Some("CustomResourceDefinition") {
+                files.insert(entry.display.to_string());
+                crds.push(crate::manifest::Object {
+                    file: entry.display.clone(),
+                    doc_index,
+                    node,
+                    unit: 0,
+                    origin: crate::manifest::Origin::File,
+                });
+            }
+        }
+    }
+    // A unit of their own, so they are never taken for duplicates of an app's objects.
+    let unit = manifests.units.len();
+    manifests.units.push(crate::manifest::Unit {
+        dir: "".into(),
+        kind: crate::manifest::UnitKind::Directory,
+        app: "CRDs read for their schemas".into(),
+    });
+    manifests.objects.extend(crds.into_iter().map(|mut o| {
+        o.unit = unit;
+        o
+    }));
+    files
 }
 
 /// Files beside the changed ones that mention a changed object's name: the only ones that can

@@ -728,3 +728,44 @@ fn the_same_revision_is_empty_even_with_an_object_defined_twice() {
         assert_eq!(stdout(&out), "", "{args:?}");
     }
 }
+
+/// A push that changes a custom resource is checked against its CRD even when the CRD is in
+/// an app the push does not touch.
+#[test]
+fn the_pre_push_hook_checks_a_custom_resource_against_a_crd_of_another_app() {
+    let repo = Repo::new();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let crd = std::fs::read_to_string(format!("{root}/examples/crds/backupschedule.yaml")).unwrap();
+    let backup =
+        std::fs::read_to_string(format!("{root}/examples/apps/guestbook/backup.yaml")).unwrap();
+    let app = |name: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  namespace: argocd\nspec:\n  source:\n    repoURL: https://example.com/x.git\n    path: {name}\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: {name}\n"
+        )
+    };
+    repo.write("argocd/crds.yaml", &app("crds"))
+        .write("argocd/web.yaml", &app("web"))
+        .write("crds/backupschedule.yaml", &crd)
+        .write("web/backup.yaml", &backup);
+    repo.commit_all("apps");
+    let remote = Repo::bare();
+    repo.git(&["remote", "add", "push", remote.path().to_str().unwrap()]);
+    repo.run().args(["hooks", "install"]).assert().success();
+    let out = git_output(repo.path(), &["push", "-q", "push", "main"]);
+    assert!(out.status.success(), "valid push: {}", stderr(&out));
+
+    repo.write(
+        "web/backup.yaml",
+        &backup.replace("kind: StatefulSet", "kind: DaemonSet"),
+    );
+    repo.commit_all("back up a daemonset");
+    let out = git_output(repo.path(), &["push", "-q", "push", "main"]);
+    assert!(
+        !out.status.success(),
+        "pushed a value the CRD's enum refuses"
+    );
+    let err = stderr(&out);
+    assert!(err.contains("web/backup.yaml"), "{err}");
+    assert!(err.contains("DaemonSet"), "{err}");
+    assert!(!err.contains("crds/backupschedule.yaml"), "{err}");
+}
