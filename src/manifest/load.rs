@@ -454,13 +454,24 @@ fn parse_file(entry: &FileEntry, bytes: Result<Vec<u8>, String>) -> Parsed {
         documents: stream.documents,
         error: stream.error.map(|e| Diagnostic {
             column: Some(e.pos.col),
-            ..Diagnostic::file(
-                Severity::Error,
-                entry.display.clone(),
-                Some(e.pos.line),
-                "yaml",
-                format!("YAML syntax: {} (column {})", e.message, e.pos.col),
-            )
+            ..if e.limit {
+                // A limit, named as one: the file may well be valid YAML.
+                Diagnostic::file(
+                    Severity::Error,
+                    entry.display.clone(),
+                    Some(e.pos.line),
+                    "limit",
+                    e.message.clone(),
+                )
+            } else {
+                Diagnostic::file(
+                    Severity::Error,
+                    entry.display.clone(),
+                    Some(e.pos.line),
+                    "yaml",
+                    format!("YAML syntax: {} (column {})", e.message, e.pos.col),
+                )
+            }
         }),
     }
 }

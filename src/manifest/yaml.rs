@@ -14,8 +14,15 @@ use granit_parser::{Event, Options, Parser, Span, Tag};
 
 /// Deepest nesting accepted; deeper input is rejected before it can exhaust a stack.
 pub const MAX_DEPTH: usize = 128;
-/// Most nodes one file may expand to, counting every copy an alias makes (stops alias bombs).
-pub const MAX_NODES: usize = 2_000_000;
+/// Most nodes one file may hold, counting every copy an alias makes. A 32 MiB file of dense
+/// manifests holds about 3 million; each node costs about 100 bytes of memory.
+pub const MAX_NODES: usize = 4_000_000;
+/// Most bytes (scalar text and keys) all aliases of one file may copy: an alias of a large
+/// scalar costs its size, however few nodes it is (stops alias bombs made of long strings).
+pub const MAX_ALIAS_BYTES: usize = 16 * 1024 * 1024;
+/// A mapping with at least this many keys checks duplicates through an index instead of a
+/// scan, so a mapping of 100,000 keys is read in linear time.
+const KEY_INDEX_FROM: usize = 16;
 
 /// A position in the source: 1-based line and column, 0-based byte offset.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -84,6 +91,8 @@ pub struct Document {
 pub struct YamlError {
     pub pos: Pos,
     pub message: String,
+    /// True when a size limit (nodes, alias bytes, depth) stopped reading, not bad syntax.
+    pub limit: bool,
 }
 
 impl fmt::Display for YamlError {
@@ -196,11 +205,18 @@ impl Node {
         }
     }
 
-    fn count(&self) -> usize {
+    /// Nodes and bytes (scalar text and keys) in this subtree: what a copy of it costs.
+    fn weight(&self) -> (usize, usize) {
         match &self.value {
-            Value::Scalar { .. } => 1,
-            Value::Seq(items) => 1 + items.iter().map(Node::count).sum::<usize>(),
-            Value::Map(entries) => 1 + entries.iter().map(|e| 1 + e.value.count()).sum::<usize>(),
+            Value::Scalar { text, .. } => (1, text.len()),
+            Value::Seq(items) => items
+                .iter()
+                .map(Node::weight)
+                .fold((1, 0), |a, w| (a.0 + w.0, a.1 + w.1)),
+            Value::Map(entries) => entries.iter().fold((1, 0), |a, e| {
+                let w = e.value.weight();
+                (a.0 + 1 + w.0, a.1 + e.key.len() + w.1)
+            }),
         }
     }
 }
@@ -229,6 +245,8 @@ pub fn parse_stream(src: &str) -> Stream {
                         offset: m.byte_offset().unwrap_or(0),
                     },
                     message: e.info().to_string(),
+                    // The parser's own nesting limit is a limit too.
+                    limit: e.info().contains("nesting") || e.info().contains("limit"),
                 });
                 break;
             }
@@ -245,6 +263,9 @@ enum Frame {
         pending: Option<Node>,
         merges: Vec<Node>,
         anchor: usize,
+        /// Key -> line of its first definition, once the mapping is large (see
+        /// [`KEY_INDEX_FROM`]).
+        index: Option<HashMap<String, u32>>,
     },
 }
 
@@ -254,6 +275,7 @@ struct Builder {
     seq_anchors: Vec<usize>,
     anchors: HashMap<usize, Node>,
     nodes: usize,
+    alias_bytes: usize,
     doc_index: usize,
     doc_start: Option<Pos>,
     root: Option<Node>,
@@ -275,6 +297,7 @@ impl Builder {
             seq_anchors: Vec::new(),
             anchors: HashMap::new(),
             nodes: 0,
+            alias_bytes: 0,
             doc_index: 0,
             doc_start: None,
             root: None,
@@ -332,6 +355,7 @@ impl Builder {
                     pending: None,
                     merges: Vec::new(),
                     anchor,
+                    index: None,
                 });
                 Ok(())
             }
@@ -361,13 +385,23 @@ impl Builder {
                     .anchors
                     .get(&id)
                     .ok_or_else(|| err(start, "alias to an unknown anchor"))?;
-                let size = target.count();
+                let (size, bytes) = target.weight();
                 self.nodes += size;
+                self.alias_bytes += bytes;
                 if self.nodes > MAX_NODES {
-                    return Err(err(
+                    return Err(limit(
                         start,
                         format!(
-                            "aliases expand to more than {MAX_NODES} nodes (alias bomb?); refusing to read further"
+                            "limit: aliases expand the file to more than {MAX_NODES} nodes (alias bomb?); not read further"
+                        ),
+                    ));
+                }
+                if self.alias_bytes > MAX_ALIAS_BYTES {
+                    return Err(limit(
+                        start,
+                        format!(
+                            "limit: aliases copy more than {} MiB of text (alias bomb?); not read further",
+                            MAX_ALIAS_BYTES / (1024 * 1024)
                         ),
                     ));
                 }
@@ -387,9 +421,9 @@ impl Builder {
     fn finish(&mut self, node: Node, anchor: usize) -> Result<(), YamlError> {
         self.nodes += 1;
         if self.nodes > MAX_NODES {
-            return Err(err(
+            return Err(limit(
                 node.start,
-                format!("more than {MAX_NODES} nodes in one file"),
+                format!("limit: more than {MAX_NODES} YAML nodes in one file; not read further"),
             ));
         }
         if anchor != 0 {
@@ -410,6 +444,7 @@ impl Builder {
                 node: parent,
                 pending,
                 merges,
+                index,
                 ..
             }) => match pending.take() {
                 None => {
@@ -425,14 +460,29 @@ impl Builder {
                     let Value::Map(entries) = &mut parent.value else {
                         return Ok(());
                     };
-                    if let Some(first) = entries.iter().find(|e| e.key == key_text) {
+                    if index.is_none() && entries.len() >= KEY_INDEX_FROM {
+                        *index = Some(
+                            entries
+                                .iter()
+                                .map(|e| (e.key.clone(), e.key_pos.line))
+                                .collect(),
+                        );
+                    }
+                    let first = match index {
+                        Some(index) => index.get(&key_text).copied(),
+                        None => entries
+                            .iter()
+                            .find(|e| e.key == key_text)
+                            .map(|e| e.key_pos.line),
+                    };
+                    if let Some(first) = first {
                         return Err(err(
                             key.start,
-                            format!(
-                                "duplicate key {key_text:?} (first defined at line {})",
-                                first.key_pos.line
-                            ),
+                            format!("duplicate key {key_text:?} (first defined at line {first})"),
                         ));
+                    }
+                    if let Some(index) = index {
+                        index.insert(key_text.clone(), key.start.line);
                     }
                     entries.push(Entry {
                         key: key_text,
@@ -450,6 +500,15 @@ fn err(pos: Pos, message: impl Into<String>) -> YamlError {
     YamlError {
         pos,
         message: message.into(),
+        limit: false,
+    }
+}
+
+/// A size limit stopped reading: reported as a limit, not as bad syntax.
+fn limit(pos: Pos, message: impl Into<String>) -> YamlError {
+    YamlError {
+        limit: true,
+        ..err(pos, message)
     }
 }
 
@@ -692,6 +751,21 @@ mod tests {
     }
 
     #[test]
+    fn large_mappings_use_the_key_index_and_still_catch_duplicates() {
+        let mut text: String = (0..120_000).map(|i| format!("k{i}: {i}\n")).collect();
+        let s = parse_stream(&text);
+        assert!(s.error.is_none());
+        assert_eq!(one(&text).as_map().unwrap().len(), 120_000);
+        text.push_str("k77: again\n");
+        let e = parse_stream(&text).error.expect("duplicate");
+        assert!(
+            e.message
+                .contains("duplicate key \"k77\" (first defined at line 78)"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
     fn duplicate_keys_are_errors() {
         let s = parse_stream("a: 1\nb: 2\na: 3\n");
         let e = s.error.unwrap();
@@ -730,7 +804,16 @@ mod tests {
             bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
         }
         let s = parse_stream(&bomb);
-        assert!(s.error.unwrap().message.contains("alias"));
+        let e = s.error.unwrap();
+        assert!(e.message.contains("alias") && e.limit, "{e:?}");
+        // Few nodes, many bytes: one long scalar aliased thousands of times.
+        let long = format!(
+            "big: &big {}\nrefs: [{}]\n",
+            "x".repeat(160 * 1024),
+            vec!["*big"; 13_000].join(", ")
+        );
+        let e = parse_stream(&long).error.expect("refused");
+        assert!(e.limit && e.message.contains("MiB of text"), "{e:?}");
         let deep = "[".repeat(10_000);
         assert!(parse_stream(&deep).error.is_some());
         let deep_block: String = (0..10_000)
