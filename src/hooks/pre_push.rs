@@ -59,9 +59,12 @@ pub enum PrePushError {
 
 /// Parses git's pre-push stdin.
 pub fn parse_updates(input: &str) -> Result<Vec<RefUpdate>, PrePushError> {
+    // The same line twice is the same update: checked once, before any git work.
+    let mut seen = HashSet::new();
     input
         .lines()
         .filter(|l| !l.trim().is_empty())
+        .filter(|l| seen.insert(l.split_whitespace().collect::<Vec<_>>().join(" ")))
         .map(|line| {
             let parts: Vec<&str> = line.split_whitespace().collect();
             match parts.as_slice() {
@@ -529,5 +532,7 @@ mod tests {
         assert!(!updates[0].is_deletion());
         assert!(updates[1].is_deletion());
         assert!(parse_updates("garbage\n").is_err());
+        let same = "refs/heads/main 1111 refs/heads/main 0000\n".repeat(20_000);
+        assert_eq!(parse_updates(&same).unwrap().len(), 1);
     }
 }
