@@ -12,6 +12,7 @@ pub mod flux;
 pub mod open;
 pub mod render;
 pub mod repo;
+mod scan_cache;
 pub mod substitute;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -284,23 +285,21 @@ pub enum AppsError {
 /// parsing), so a plain tree of manifests can skip app discovery.
 pub fn has_controllers(set: &FileSet) -> bool {
     use rayon::prelude::*;
+    let marked = |b: &[u8]| {
+        discover::contains(b, b"toolkit.fluxcd.io") || discover::contains(b, b"argoproj.io")
+    };
     let wanted: Vec<bool> = set
         .files
         .iter()
         .map(|f| manifest::load::is_manifest_name(&f.display))
         .collect();
-    let preloaded = set.preload(&wanted);
+    if let Some(git_dir) = set.git_dir() {
+        return scan_cache::has_controllers(git_dir, set, &wanted, &marked);
+    }
     set.files
         .par_iter()
-        .zip(preloaded.into_par_iter())
         .zip(wanted.par_iter())
-        .any(|((f, bytes), want)| {
-            *want
-                && bytes.unwrap_or_else(|| set.read(f)).is_ok_and(|b| {
-                    discover::contains(&b, b"toolkit.fluxcd.io")
-                        || discover::contains(&b, b"argoproj.io")
-                })
-        })
+        .any(|(f, want)| *want && set.read(f).is_ok_and(|b| marked(&b)))
 }
 
 /// Discovers and renders the apps of a repository listing (repository-relative paths).

@@ -307,6 +307,14 @@ impl FileSet {
     pub fn is_git(&self) -> bool {
         matches!(self.source, Source::Git { .. })
     }
+
+    /// The `.git` directory of a commit's files.
+    pub fn git_dir(&self) -> Option<&Path> {
+        match &self.source {
+            Source::Git { repo_path, .. } => Some(repo_path),
+            Source::WorkTree { .. } => None,
+        }
+    }
 }
 
 fn read_blob(

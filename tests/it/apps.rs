@@ -769,3 +769,56 @@ fn the_pre_push_hook_checks_a_custom_resource_against_a_crd_of_another_app() {
     assert!(err.contains("DaemonSet"), "{err}");
     assert!(!err.contains("crds/backupschedule.yaml"), "{err}");
 }
+
+/// The pre-push hook remembers which blobs hold no controller object; a push that adds one
+/// is still seen as a repository with apps.
+#[test]
+fn the_plain_blob_cache_never_hides_a_new_controller_object() {
+    let repo = Repo::new();
+    let plain = BASE_DEPLOYMENT
+        .replace("${version}", "1.0")
+        .replace("${cluster}", "dev");
+    repo.write("base/kustomization.yaml", "resources: [deployment.yaml]\n")
+        .write("base/deployment.yaml", &plain);
+    repo.commit_all("plain");
+    let remote = Repo::bare();
+    repo.git(&["remote", "add", "push", remote.path().to_str().unwrap()]);
+    repo.run().args(["hooks", "install"]).assert().success();
+    let out = git_output(repo.path(), &["push", "-q", "push", "main"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let git_dir = repo.path().join(".git");
+    let cache = std::fs::read_to_string(git_dir.join("kubectl-gitops/plain-blobs")).unwrap();
+    // The deployment; kustomization.yaml is never a manifest, so never searched.
+    assert_eq!(cache.lines().count(), 1, "{cache}");
+
+    // A Flux Kustomization over the base whose substitution makes replicas a string: an
+    // error seen only through the app, which the cache of plain blobs must not hide.
+    repo.write(
+        "clusters/dev/flux-system/gotk-sync.yaml",
+        &GOTK_SYNC.replace("CLUSTER", "dev"),
+    )
+    .write(
+        "clusters/dev/apps.yaml",
+        &APPS_KS
+            .replace("CLUSTER", "dev")
+            .replace("./apps/dev", "./base")
+            .replace("cluster: dev", "cluster: dev\n      replicas: many"),
+    );
+    let base = repo.read("base/deployment.yaml");
+    repo.write(
+        "base/deployment.yaml",
+        &base.replace("replicas: 1", "replicas: ${replicas}"),
+    );
+    repo.commit_all("a flux app; replicas from a variable");
+    let out = git_output(repo.path(), &["push", "-q", "push", "main"]);
+    assert!(
+        !out.status.success(),
+        "replicas: many went through: {}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("base/deployment.yaml"),
+        "{}",
+        stderr(&out)
+    );
+}
