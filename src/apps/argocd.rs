@@ -7,7 +7,10 @@ use std::sync::Arc;
 use serde_json::{Map, Value as Json};
 
 use super::repo::{RepoView, spec_path};
-use super::{App, ChartSource, Controller, HelmChart, Overlay, Recipe, problem, text};
+use super::{
+    App, ChartSource, Controller, HelmChart, Overlay, Recipe, json_items, paths_under, problem,
+    text,
+};
 use crate::diagnostic::Severity;
 use crate::manifest::kustomize::{join, normalize};
 use crate::manifest::yaml::{self, Node};
@@ -304,22 +307,11 @@ fn kustomize_overlay(k: Option<&Node>, path: &str) -> Overlay {
             })
             .collect(),
         images: Vec::new(),
-        components: get("components")
-            .and_then(Node::as_seq)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(Node::scalar_text)
-            .map(|c| normalize(&join(path, c)))
-            .collect(),
+        components: paths_under(path, get("components")),
         labels: map("commonLabels"),
         labels_in_selectors: true,
         annotations: map("commonAnnotations"),
-        replicas: get("replicas")
-            .and_then(Node::as_seq)
-            .unwrap_or_default()
-            .iter()
-            .map(Node::to_json)
-            .collect(),
+        replicas: json_items(get("replicas")),
     };
     for image in get("images").and_then(Node::as_seq).unwrap_or_default() {
         if let Some(i) = image.scalar_text() {

@@ -8,7 +8,10 @@ use serde_json::Value as Json;
 
 use super::discover::Sources;
 use super::repo::{RepoView, spec_path};
-use super::{App, ChartSource, Controller, HelmChart, Overlay, PostBuild, Recipe, problem, text};
+use super::{
+    App, ChartSource, Controller, HelmChart, Overlay, PostBuild, Recipe, json_items, paths_under,
+    problem, text,
+};
 use crate::diagnostic::Severity;
 use crate::manifest::yaml::Node;
 
@@ -102,27 +105,9 @@ pub fn kustomization(node: &Node, at: (Arc<str>, u32), repo: &RepoView, sources:
         namespace: target_namespace,
         name_prefix: text(get("namePrefix")),
         name_suffix: text(get("nameSuffix")),
-        patches: get("patches")
-            .and_then(Node::as_seq)
-            .unwrap_or_default()
-            .iter()
-            .map(Node::to_json)
-            .collect(),
-        images: get("images")
-            .and_then(Node::as_seq)
-            .unwrap_or_default()
-            .iter()
-            .map(Node::to_json)
-            .collect(),
-        components: get("components")
-            .and_then(Node::as_seq)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(Node::scalar_text)
-            .map(|c| {
-                crate::manifest::kustomize::normalize(&crate::manifest::kustomize::join(&path, c))
-            })
-            .collect(),
+        patches: json_items(get("patches")),
+        images: json_items(get("images")),
+        components: paths_under(&path, get("components")),
         labels: string_map(common.and_then(|c| c.get("labels"))),
         labels_in_selectors: false,
         annotations: string_map(common.and_then(|c| c.get("annotations"))),

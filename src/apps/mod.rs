@@ -619,6 +619,25 @@ pub(crate) fn text(node: Option<&crate::manifest::yaml::Node>) -> Option<String>
         .filter(|s| !s.is_empty())
 }
 
+/// A sequence's items as JSON (kustomize `patches`, `images`, `replicas` entries).
+pub(crate) fn json_items(node: Option<&crate::manifest::yaml::Node>) -> Vec<Json> {
+    node.and_then(crate::manifest::yaml::Node::as_seq)
+        .unwrap_or_default()
+        .iter()
+        .map(crate::manifest::yaml::Node::to_json)
+        .collect()
+}
+
+/// A sequence of paths relative to `dir`, as repository paths (kustomize `components`).
+pub(crate) fn paths_under(dir: &str, node: Option<&crate::manifest::yaml::Node>) -> Vec<String> {
+    node.and_then(crate::manifest::yaml::Node::as_seq)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(crate::manifest::yaml::Node::scalar_text)
+        .map(|c| manifest::kustomize::normalize(&manifest::kustomize::join(dir, c)))
+        .collect()
+}
+
 /// A problem with an app, as a diagnostic at the file that defines it.
 pub(crate) fn problem(
     severity: Severity,

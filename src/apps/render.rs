@@ -116,19 +116,7 @@ fn render_recipe(
         }
         Recipe::Generated { dir, overlay } => {
             let (files, subdirs) = generated_resources(repo, dir);
-            let here = overlay
-                .only_namespace()
-                .then(|| {
-                    let mut local = Rendered::default();
-                    read_files(repo, &files, None, &mut local);
-                    for sub in &subdirs {
-                        simple_build(repo, sub, &mut local, 0)?;
-                    }
-                    set_namespaces(&mut local, overlay.namespace.as_deref())?;
-                    Some(local)
-                })
-                .flatten();
-            match here {
+            match build_here(repo, &files, &subdirs, overlay) {
                 Some(local) => merge(out, local),
                 None => {
                     let mut resources = files;
@@ -138,22 +126,33 @@ fn render_recipe(
             }
         }
         Recipe::Kustomize { dir, overlay } => {
-            let here = overlay
-                .only_namespace()
-                .then(|| {
-                    let mut local = Rendered::default();
-                    simple_build(repo, dir, &mut local, 0)?;
-                    set_namespaces(&mut local, overlay.namespace.as_deref())?;
-                    Some(local)
-                })
-                .flatten();
-            match here {
+            match build_here(repo, &[], std::slice::from_ref(dir), overlay) {
                 Some(local) => merge(out, local),
                 None => build(repo, std::slice::from_ref(dir), overlay, None, at, out),
             }
         }
         Recipe::Helm(chart) => helm(repo, app, chart, at, out),
     }
+}
+
+/// Builds plain `files` and kustomize `dirs` here, when the overlay sets nothing but a
+/// namespace and every kustomization involved lists only resources ([`simple_build`]).
+fn build_here(
+    repo: &RepoView,
+    files: &[String],
+    dirs: &[String],
+    overlay: &Overlay,
+) -> Option<Rendered> {
+    if !overlay.only_namespace() {
+        return None;
+    }
+    let mut local = Rendered::default();
+    read_files(repo, files, None, &mut local);
+    for dir in dirs {
+        simple_build(repo, dir, &mut local, 0)?;
+    }
+    set_namespaces(&mut local, overlay.namespace.as_deref())?;
+    Some(local)
 }
 
 fn merge(out: &mut Rendered, other: Rendered) {

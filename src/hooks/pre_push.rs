@@ -269,12 +269,9 @@ pub fn check_changes(
     report
 }
 
-/// The CRDs of the repository that the rendered custom resources need and the apps a push
-/// touches do not hold, added to `manifests` for their schemas. Returns the files they came
-/// from. A byte search finds the few files worth parsing.
-fn crds_elsewhere(set: &FileSet, manifests: &mut crate::manifest::Manifests) -> HashSet<String> {
-    let builtins = builtins();
-    let have: HashSet<(String, String)> = manifests
+/// The (group, kind) of every CRD among the objects.
+fn crd_kinds(manifests: &crate::manifest::Manifests) -> HashSet<(String, String)> {
+    manifests
         .objects
         .iter()
         .filter(|o| o.kind() == Some("CustomResourceDefinition"))
@@ -283,8 +280,13 @@ fn crds_elsewhere(set: &FileSet, manifests: &mut crate::manifest::Manifests) -> 
             let kind = o.node.path(&["spec", "names", "kind"])?.as_str()?;
             Some((group.to_string(), kind.to_string()))
         })
-        .collect();
-    let needs = manifests.objects.iter().any(|o| {
+        .collect()
+}
+
+/// True when a custom resource among the objects has no CRD among `have`.
+fn needs_crd(manifests: &crate::manifest::Manifests, have: &HashSet<(String, String)>) -> bool {
+    let builtins = builtins();
+    manifests.objects.iter().any(|o| {
         let (Some(av), Some(kind)) = (o.api_version(), o.kind()) else {
             return false;
         };
@@ -292,7 +294,15 @@ fn crds_elsewhere(set: &FileSet, manifests: &mut crate::manifest::Manifests) -> 
         builtins.kind(av, kind).is_none()
             && !builtins.is_builtin_group(group)
             && !have.contains(&(group.to_string(), kind.to_string()))
-    });
+    })
+}
+
+/// The CRDs of the repository that the rendered custom resources need and the apps a push
+/// touches do not hold, added to `manifests` for their schemas. Returns the files they came
+/// from. A byte search finds the few files worth parsing.
+fn crds_elsewhere(set: &FileSet, manifests: &mut crate::manifest::Manifests) -> HashSet<String> {
+    let have = crd_kinds(manifests);
+    let needs = needs_crd(manifests, &have);
     let mut files = HashSet::new();
     if !needs {
         return files;
@@ -460,26 +470,8 @@ fn related_files(
     selection: &Selection,
     report_files: &mut HashSet<String>,
 ) -> Vec<String> {
-    let builtins = builtins();
-    let crd_kinds: HashSet<(String, String)> = manifests
-        .objects
-        .iter()
-        .filter(|o| o.kind() == Some("CustomResourceDefinition"))
-        .filter_map(|o| {
-            let group = o.node.path(&["spec", "group"])?.as_str()?;
-            let kind = o.node.path(&["spec", "names", "kind"])?.as_str()?;
-            Some((group.to_string(), kind.to_string()))
-        })
-        .collect();
-    let needs_crd = manifests.objects.iter().any(|o| {
-        let (Some(av), Some(kind)) = (o.api_version(), o.kind()) else {
-            return false;
-        };
-        let (group, _) = split_api_version(av);
-        builtins.kind(av, kind).is_none()
-            && !builtins.is_builtin_group(group)
-            && !crd_kinds.contains(&(group.to_string(), kind.to_string()))
-    });
+    let crd_kinds = crd_kinds(manifests);
+    let needs_crd = needs_crd(manifests, &crd_kinds);
     let changed_crd_kinds: Vec<&str> = crd_kinds
         .iter()
         .filter(|_| {
