@@ -13,7 +13,6 @@ use super::repo::{RepoView, spec_path};
 use super::{App, Controller, Options, PostBuild, Recipe, Rendered, argocd, problem, selected};
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::manifest::load::is_manifest_name;
 use crate::manifest::object::split_api_version;
 use crate::manifest::tree::under;
 use crate::manifest::yaml::Node;
@@ -250,18 +249,11 @@ fn controller_kind(node: &Node) -> Option<(&'static str, &str)> {
 /// Controller objects and sources in the repository's files, found by a byte search first so
 /// a tree without controllers is not parsed twice.
 fn scan(repo: &RepoView) -> (Vec<Found1>, Vec<Diagnostic>) {
-    let charts: Vec<&str> = repo
-        .set
-        .files
-        .iter()
-        .filter(|f| f.display.ends_with("/Chart.yaml") || &*f.display == "Chart.yaml")
-        .map(|f| crate::manifest::load::parent(&f.display))
-        .collect();
     let wanted: Vec<bool> = repo
         .set
         .files
         .iter()
-        .map(|f| is_manifest_name(&f.display) && !charts.iter().any(|c| under(&f.display, c)))
+        .map(|f| repo.is_manifest(&f.display))
         .collect();
     let results: Vec<(Vec<Found1>, Option<Diagnostic>)> = repo
         .set
@@ -331,7 +323,7 @@ fn add_referenced_config(repo: &RepoView, raw: &[Found1], sources: &mut Sources)
         .set
         .files
         .iter()
-        .map(|f| is_manifest_name(&f.display))
+        .map(|f| repo.is_manifest(&f.display))
         .collect();
     for (entry, want) in repo.set.files.iter().zip(&wanted) {
         if !want {

@@ -14,10 +14,9 @@ use super::repo::RepoView;
 use super::substitute;
 use super::{App, ChartSource, HelmChart, Overlay, Recipe, Rendered, problem};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::manifest::load::{is_manifest_name, objects_in_text, render_roots};
+use crate::manifest::load::objects_in_text;
 use crate::manifest::object::{Step, follow};
 use crate::manifest::render::NOT_INSTALLED;
-use crate::manifest::tree::under;
 use crate::manifest::yaml::{Node, Scalar, ScalarStyle, Value, resolve_plain};
 use crate::manifest::{Object, Origin};
 
@@ -245,18 +244,10 @@ fn simple_build(repo: &RepoView, dir: &str, out: &mut Rendered, depth: usize) ->
 /// Manifest files under a directory, as the one classifier says, leaving out chart
 /// directories (templates are not YAML).
 fn manifest_files(repo: &RepoView, dir: &str, recursive: bool) -> Vec<String> {
-    let entries = repo.files_under(dir, recursive);
-    let owned: Vec<crate::manifest::tree::FileEntry> =
-        entries.iter().map(|e| (*e).clone()).collect();
-    let charts: Vec<String> = render_roots(&owned)
-        .into_values()
-        .filter(|r| r.renderer == crate::manifest::render::Renderer::Helm)
-        .map(|r| r.dir.to_string())
-        .collect();
-    entries
+    repo.files_under(dir, recursive)
         .into_iter()
         .map(|e| e.display.to_string())
-        .filter(|p| is_manifest_name(p) && !charts.iter().any(|c| under(p, c)))
+        .filter(|p| repo.is_manifest(p))
         .collect()
 }
 

@@ -14,6 +14,8 @@ pub struct RepoView<'a> {
     dirs: BTreeSet<String>,
     /// Normalised URLs of the repository's remotes (`github.com/org/repo`).
     remotes: Vec<String>,
+    /// Helm chart directories: their files are templates, never manifests.
+    charts: Vec<String>,
     /// What each kustomization refers to, read once.
     refs: OnceLock<HashMap<String, Vec<String>>>,
     /// The bytes of every file of a commit, read once through one repository handle (a
@@ -44,11 +46,22 @@ impl<'a> RepoView<'a> {
             by_path,
             dirs,
             remotes: remotes.iter().map(|r| normalize_url(r)).collect(),
+            charts: crate::manifest::load::render_roots(&set.files)
+                .into_values()
+                .filter(|r| r.renderer == crate::manifest::render::Renderer::Helm)
+                .map(|r| r.dir.to_string())
+                .collect(),
             refs: OnceLock::new(),
             blobs: set
                 .is_git()
                 .then(|| set.read_wanted(&vec![true; set.files.len()])),
         }
+    }
+
+    /// True when a file can hold Kubernetes objects: the loader's classifier, and not inside
+    /// a chart directory.
+    pub fn is_manifest(&self, path: &str) -> bool {
+        crate::manifest::load::is_manifest_name(path) && !self.charts.iter().any(|c| under(path, c))
     }
 
     /// A listed file's bytes.
