@@ -8,6 +8,7 @@
 
 pub mod argocd;
 pub mod discover;
+pub mod effective;
 pub mod flux;
 pub mod open;
 pub mod render;

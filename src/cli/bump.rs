@@ -10,41 +10,71 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{ExitError, GlobalArgs, Outcome, short_digests};
+use crate::apps::effective::{Kept, KeptReason, Selection};
+use crate::apps::{self, effective};
 use crate::git::{self, Repo, trailer};
 use crate::manifest::bump::{self, Change, Target, Version};
+use crate::manifest::sites::VersionKind;
 use crate::manifest::tree::Location;
 use crate::manifest::{FileSet, image};
 
 pub use super::TextOrJson as Format;
 
-/// Set the tag (or digest) of an image everywhere it is deployed, editing only the bytes of
-/// the version: comments, quotes, key order, indentation, CRLF line endings and Flux setter
-/// comments stay exactly as they are.
+/// Set the version of an image (or, with --chart / --source, of a chart or a source) where
+/// each app that uses it reads it, editing only the bytes of the version: comments, quotes,
+/// key order, indentation, CRLF line endings and Flux setter comments stay exactly as they are.
 ///
-/// Looks in workload containers (all container lists), kustomize `images:` entries (newTag,
-/// digest) and Helm-style values (image.repository + image.tag) under --path (default: the
-/// whole repository).
+/// For every app (Flux Kustomization or HelmRelease, Argo CD Application, plain directory)
+/// that deploys IMAGE, the place that wins is edited: an Argo CD Image Updater override file
+/// over the Application's own settings, over an overlay's `images:`, over patches, over the
+/// base manifest; for Helm, inline values and parameters over values files over the chart's
+/// values. A place an override shadows is left alone (--all-sources edits it too), and an app
+/// that holds an older version in an override of its own is reported, not bumped, unless
+/// --path names it. Places are workload containers, kustomize `images:` entries, JSON 6902 and
+/// strategic-merge patches, Helm values (`image: {repository, tag}` and `image: repo:tag`),
+/// Argo CD `kustomize.images`/`helm.parameters` and Image Updater files.
 ///
-/// Exit status: 0 changed (or already at TAG), 1 IMAGE not found, 2 could not run.
+/// --chart sets a Flux HelmRelease's `spec.chart.spec.version` (or an Argo CD chart source's
+/// `targetRevision`); --source sets a Flux GitRepository/OCIRepository `spec.ref` (NAME is the
+/// source's name) or an Argo CD git source's `targetRevision` (NAME is the Application).
 ///
-/// JSON (-o json): {"image", "version", "changes": [{"file", "line", "holder", "image",
-/// "old", "new"}], "unchanged": [same], "files": [...], "commit": sha or null,
-/// "dryRun": bool, "diff": unified diff, "warnings": [...]}.
+/// Exit status: 0 changed (or already at VERSION), 1 NAME not found or nothing could be
+/// changed, 2 could not run.
+///
+/// JSON (-o json): {"kind": "image"|"chart"|"source", "image": NAME, "version",
+/// "changes": [{"file", "line", "holder", "image", "old", "new", "apps": [...]}],
+/// "unchanged": [same], "kept": [{"file", "line", "holder", "version", "apps",
+/// "reason": {"kind": "shadowed", "by"} | {"kind": "pinned", "newest"} | {"kind": "shared",
+/// "with"}}], "files": [...], "commit": sha or null, "dryRun": bool, "diff": unified diff,
+/// "warnings": [...]}.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  kubectl gitops bump ghcr.io/acme/web 1.4.2\n  kubectl gitops bump ghcr.io/acme/web 1.4.2 --path clusters/prod --commit\n  kubectl gitops bump nginx sha256:0123...cdef --dry-run\n  kubectl gitops bump ghcr.io/acme/web 1.4.2 --commit -m \"Release web 1.4.2\""
+    after_help = "Examples:\n  kubectl gitops bump ghcr.io/acme/web 1.4.2\n  kubectl gitops bump ghcr.io/acme/web 1.4.2 --path clusters/prod --commit\n  kubectl gitops bump nginx sha256:0123...cdef --dry-run\n  kubectl gitops bump --chart podinfo 6.7.1 --commit\n  kubectl gitops bump --source podinfo 6.7.1 --path clusters/staging"
 )]
 pub struct BumpArgs {
-    /// Image name without tag (ghcr.io/acme/web; Docker Hub images may be short: nginx).
+    /// Image name without tag (ghcr.io/acme/web; Docker Hub images may be short: nginx); with
+    /// --chart the chart name, with --source the source (or Argo CD Application) name.
     #[arg(value_name = "IMAGE")]
     pub image: String,
-    /// New tag, digest (sha256:...) or TAG@DIGEST.
+    /// New tag, digest (sha256:...) or TAG@DIGEST; with --chart a chart version, with --source
+    /// a ref (tag, semver range, branch or commit, in the field the source uses).
     #[arg(value_name = "TAG")]
     pub tag: String,
-    /// File or directory to search (repeatable; default: the whole repository).
+    /// IMAGE names a Helm chart: set the chart version.
+    #[arg(long, conflicts_with = "source")]
+    pub chart: bool,
+    /// IMAGE names a source (Flux GitRepository/OCIRepository, Argo CD Application): set its ref.
+    #[arg(long)]
+    pub source: bool,
+    /// Only the apps under (or around) this path, and loose files under it (repeatable;
+    /// default: every app). Naming an app this way also bumps an older version it pins.
     #[arg(long = "path", value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
     pub paths: Vec<PathBuf>,
-    /// Commit the change: one commit with an `Image-Bump: IMAGE OLD -> NEW` trailer per change.
+    /// Also edit places an override shadows (a base tag under an overlay's `images:`).
+    #[arg(long)]
+    pub all_sources: bool,
+    /// Commit the change: one commit with an `Image-Bump: IMAGE OLD -> NEW` trailer per change
+    /// (`Chart-Bump`, `Source-Bump` for charts and sources).
     #[arg(long)]
     pub commit: bool,
     /// Commit message (default: "Bump IMAGE to TAG"); implies --commit.
@@ -58,13 +88,23 @@ pub struct BumpArgs {
     pub output: Format,
 }
 
+/// One change, with the apps it bumps.
+#[derive(Serialize)]
+struct AppChange<'a> {
+    #[serde(flatten)]
+    change: &'a Change,
+    apps: &'a [String],
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Report<'a> {
+    kind: VersionKind,
     image: &'a str,
     version: String,
-    changes: &'a [Change],
-    unchanged: &'a [Change],
+    changes: Vec<AppChange<'a>>,
+    unchanged: Vec<AppChange<'a>>,
+    kept: &'a [Kept],
     files: Vec<String>,
     commit: Option<String>,
     dry_run: bool,
@@ -72,36 +112,131 @@ struct Report<'a> {
     warnings: &'a [String],
 }
 
+/// The version argument for a kind: OCI tag/digest rules for images; a single line for chart
+/// versions (semver ranges allowed) and source refs.
+fn parse_version(kind: VersionKind, text: &str) -> anyhow::Result<Version> {
+    match kind {
+        VersionKind::Image => Ok(Version::parse(text)?),
+        VersionKind::Chart | VersionKind::Source => {
+            if text.trim().is_empty() || text.contains(['\n', '\r']) || text.len() > 256 {
+                anyhow::bail!(
+                    "{text:?} is not a version: give one line such as 6.7.1, >=6.0.0 <7.0.0 or v1.2.3"
+                );
+            }
+            Ok(Version {
+                tag: Some(text.to_string()),
+                digest: None,
+            })
+        }
+    }
+}
+
 pub fn run(args: BumpArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
-    bump::check_image_name(&args.image)?;
-    let version = Version::parse(&args.tag)?;
+    let kind = if args.chart {
+        VersionKind::Chart
+    } else if args.source {
+        VersionKind::Source
+    } else {
+        bump::check_image_name(&args.image)?;
+        VersionKind::Image
+    };
+    let version = parse_version(kind, &args.tag)?;
     let commit = (args.commit || args.message.is_some()) && !args.dry_run;
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let repo = if commit {
         Some(Repo::open().context("--commit needs a git repository")?)
     } else {
         Repo::open().ok()
     };
-    let paths = if args.paths.is_empty() {
-        vec![top_relative(repo.as_ref())]
-    } else {
-        args.paths.clone()
+    let root = match &repo {
+        Some(r) => r.workdir.clone(),
+        None => cwd.clone(),
     };
-    let files = FileSet::from_paths(&paths);
+    let mut paths = Vec::new();
+    for p in &args.paths {
+        paths.push(repo_path(&root, &cwd, p)?);
+    }
+
+    // Which sites to edit, decided on the apps of the working tree.
+    let config = crate::config::Config::load(&root)?;
+    let remotes = repo
+        .as_ref()
+        .map(|r| apps::repo::remotes_of(&r.repo))
+        .unwrap_or_default();
+    let set = FileSet::from_root(&root);
+    let listing = apps::load(
+        &set,
+        &remotes,
+        &config,
+        &apps::Options {
+            changed: Some(Default::default()),
+            ..apps::Options::default()
+        },
+    );
+    let view = apps::RepoView::new(&set, &remotes);
+    let selection = effective::select(
+        &listing.apps,
+        &view,
+        &effective::Want {
+            kind,
+            name: &args.image,
+            paths: &paths,
+            all_sources: args.all_sources,
+        },
+    );
+    let mut files: Vec<String> = selection.edit.iter().map(|(f, _)| f.clone()).collect();
+    files.sort();
+    files.dedup();
+    let edit_set = FileSet::worktree_files(&root, &files);
     let plan = bump::plan(
-        &files,
+        &edit_set,
         &Target {
+            kind,
             image: &args.image,
             version: &version,
             expect: None,
             pin: false,
+            only: Some(&selection.edit),
         },
     )?;
     let mut err = anstream::stderr().lock();
-    for w in &plan.warnings {
+    let mut warnings = plan.warnings.clone();
+    warnings.extend(
+        set.problems
+            .iter()
+            .map(|p| format!("{}: {}", p.file, p.message)),
+    );
+    for w in &warnings {
         writeln!(err, "warning: {w}")?;
     }
+    if !selection.found {
+        let mut all = bump::plan(
+            &set,
+            &Target {
+                kind,
+                image: &args.image,
+                version: &version,
+                expect: None,
+                pin: false,
+                only: None,
+            },
+        )?;
+        all.searched = set.files.len();
+        return Err(no_match(kind, &args.image, &args.paths, &all).into());
+    }
+    for k in &selection.kept {
+        writeln!(err, "note: {}", describe_kept(k))?;
+    }
     if plan.changes.is_empty() && plan.unchanged.is_empty() {
-        return Err(no_match(&args.image, &paths, &plan).into());
+        return Err(ExitError {
+            message: format!(
+                "{} {}: nothing changed; every place that names it was left alone (see the notes above)",
+                kind.as_str(),
+                args.image
+            ),
+            code: 1,
+        }
+        .into());
     }
 
     let diff: String = plan
@@ -121,7 +256,7 @@ pub fn run(args: BumpArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
                 .message
                 .clone()
                 .unwrap_or_else(|| format!("Bump {} to {version}", args.image));
-            match git::commit::commit(repo, &repo_paths, &message, &trailers(&plan), true) {
+            match git::commit::commit(repo, &repo_paths, &message, &trailers(kind, &plan), true) {
                 Ok(sha) => committed = Some(sha),
                 Err(e) => {
                     undo(repo, &plan, &repo_paths);
@@ -132,14 +267,18 @@ pub fn run(args: BumpArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
         }
     }
 
+    let changes = with_apps(&plan.changes, &selection);
+    let unchanged = with_apps(&plan.unchanged, &selection);
     let mut out = anstream::stdout().lock();
     match args.output {
         Format::Json => {
             let report = Report {
+                kind,
                 image: &args.image,
                 version: version.to_string(),
-                changes: &plan.changes,
-                unchanged: &plan.unchanged,
+                changes,
+                unchanged,
+                kept: &selection.kept,
                 files: plan
                     .edits
                     .iter()
@@ -148,7 +287,7 @@ pub fn run(args: BumpArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
                 commit: committed.clone(),
                 dry_run: args.dry_run,
                 diff,
-                warnings: &plan.warnings,
+                warnings: &warnings,
             };
             serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;
@@ -165,27 +304,29 @@ pub fn run(args: BumpArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
             )?;
         }
         Format::Text => {
-            for c in &plan.changes {
+            for AppChange { change: c, apps } in &changes {
                 let change = format!("{} -> {}", c.old, c.new);
                 writeln!(
                     out,
-                    "{}:{}  {}  {}  {}",
+                    "{}:{}  {}  {}  {}{}",
                     c.file,
                     c.line,
                     c.holder,
                     c.image,
-                    short_digests(&change)
+                    short_digests(&change),
+                    apps_suffix(apps)
                 )?;
             }
-            for c in &plan.unchanged {
+            for AppChange { change: c, apps } in &unchanged {
                 writeln!(
                     out,
-                    "{}:{}  {}  {}  already at {}",
+                    "{}:{}  {}  {}  already at {}{}",
                     c.file,
                     c.line,
                     c.holder,
                     c.image,
-                    short_digests(&c.new)
+                    short_digests(&c.new),
+                    apps_suffix(apps)
                 )?;
             }
             match &committed {
@@ -200,24 +341,67 @@ pub fn run(args: BumpArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
+/// The planned changes with the apps each one bumps.
+fn with_apps<'a>(changes: &'a [Change], selection: &'a Selection) -> Vec<AppChange<'a>> {
+    changes
+        .iter()
+        .map(|change| AppChange {
+            change,
+            apps: selection
+                .apps_of
+                .get(&(change.file.to_string(), change.key.clone()))
+                .map_or(&[], Vec::as_slice),
+        })
+        .collect()
+}
+
+fn apps_suffix(apps: &[String]) -> String {
+    if apps.is_empty() {
+        String::new()
+    } else {
+        format!("  ({})", apps.join(", "))
+    }
+}
+
+/// A note on a site `bump` left alone, with how to change it anyway.
+fn describe_kept(k: &Kept) -> String {
+    let at = format!("{}:{} ({}, {})", k.file, k.line, k.holder, k.version);
+    let apps = k.apps.join(", ");
+    match &k.reason {
+        KeptReason::Shadowed { by } => {
+            format!("{at} not changed: {by} overrides it in {apps} (--all-sources changes it too)")
+        }
+        KeptReason::Pinned { newest } => format!(
+            "{at} not changed: {apps} holds {} while others run {newest}; name it with --path to bump it",
+            k.version
+        ),
+        KeptReason::Shared { with } => format!(
+            "{at} not changed: it also sets the version of {} outside --path; set it in an overlay of {apps}, or bump without --path",
+            with.join(", ")
+        ),
+    }
+}
+
+/// A path given on the command line as a repository path.
+fn repo_path(root: &Path, cwd: &Path, path: &Path) -> anyhow::Result<String> {
+    let full = cwd.join(path);
+    let full = full.canonicalize().unwrap_or(full);
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let rel = full.strip_prefix(&root).map_err(|_| {
+        anyhow::anyhow!(
+            "--path {} is outside the repository {}",
+            path.display(),
+            root.display()
+        )
+    })?;
+    Ok(rel.to_string_lossy().replace('\\', "/"))
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// The top of the repository as a path relative to the current directory, so paths in
-/// output stay short (`apps/web.yaml`, or `../apps/web.yaml` from a subdirectory).
-fn top_relative(repo: Option<&Repo>) -> PathBuf {
-    let depth = repo
-        .and_then(|r| r.relative(Path::new(".")).ok())
-        .map_or(0, |rel| rel.split('/').filter(|c| !c.is_empty()).count());
-    if depth == 0 {
-        PathBuf::from(".")
-    } else {
-        PathBuf::from(vec![".."; depth].join("/"))
-    }
-}
-
-fn no_match(image: &str, paths: &[PathBuf], plan: &bump::Plan) -> ExitError {
+fn no_match(kind: VersionKind, image: &str, paths: &[PathBuf], plan: &bump::Plan) -> ExitError {
     let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     let last = image.rsplit('/').next().unwrap_or(image);
     let seen = one_name_per_image(&plan.images_seen);
@@ -226,11 +410,23 @@ fn no_match(image: &str, paths: &[PathBuf], plan: &bump::Plan) -> ExitError {
         .copied()
         .filter(|seen| seen.rsplit('/').next() == Some(last))
         .collect();
+    let searched = match kind {
+        VersionKind::Image => {
+            "workload containers, kustomize images:, patches, Helm values, Argo CD and Image Updater overrides"
+        }
+        VersionKind::Chart => "HelmRelease and HelmChart chart versions, Argo CD chart sources",
+        VersionKind::Source => "GitRepository and OCIRepository refs, Argo CD git sources",
+    };
+    let where_ = if shown.is_empty() {
+        "the repository".to_string()
+    } else {
+        shown.join(", ")
+    };
     let mut message = format!(
-        "image {image} not found in {} YAML file{} under {} (searched workload containers, kustomize images: and Helm values)",
+        "{} {image} not found in {} YAML file{} under {where_} (searched {searched})",
+        kind.as_str(),
         plan.searched,
         plural(plan.searched),
-        shown.join(", ")
     );
     if !similar.is_empty() {
         message.push_str(&format!("; did you mean {}?", similar.join(" or ")));
@@ -326,8 +522,8 @@ fn undo(repo: &Repo, plan: &bump::Plan, repo_paths: &[String]) {
     let _ = repo.run(&args);
 }
 
-/// One `Image-Bump` trailer per distinct change.
-fn trailers(plan: &bump::Plan) -> Vec<String> {
+/// One `Image-Bump` (`Chart-Bump`, `Source-Bump`) trailer per distinct change.
+fn trailers(kind: VersionKind, plan: &bump::Plan) -> Vec<String> {
     let mut seen = BTreeSet::new();
     plan.changes
         .iter()
@@ -335,7 +531,7 @@ fn trailers(plan: &bump::Plan) -> Vec<String> {
         .map(|c| {
             format!(
                 "{}: {}",
-                trailer::IMAGE_BUMP,
+                trailer::bump_key(kind),
                 trailer::format_bump(&c.image, &c.old, &c.new)
             )
         })

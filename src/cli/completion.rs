@@ -20,7 +20,7 @@ use kube::config::{Kubeconfig, KubeconfigError};
 
 use super::{Cli, Outcome};
 use crate::config;
-use crate::manifest::{self, FileSet, LoadOptions, images};
+use crate::manifest::{self, FileSet, LoadOptions, sites};
 
 /// Print a shell completion script for the `kubectl-gitops` binary.
 ///
@@ -439,7 +439,7 @@ fn image_names(seen: &Seen) -> Vec<String> {
             continue;
         };
         found.extend(
-            images::find(&entry.display, text)
+            sites::find(&entry.display, text)
                 .0
                 .into_iter()
                 .map(|site| site.name),

@@ -7,12 +7,17 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::image::same_image;
-use crate::manifest::images::ImageSite;
+use crate::manifest::sites::{VersionKind, VersionSite};
 
 /// One image's change in a commit. Several places moving the same image from the same old
 /// version to the same new one are one bump.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bump {
+    /// Image, chart or source (records written before charts and sources were read are
+    /// images).
+    #[serde(default)]
+    pub kind: VersionKind,
+    /// The image, chart or source name.
     pub image: String,
     pub old: String,
     pub new: String,
@@ -27,7 +32,7 @@ pub struct Bump {
 /// The image sites of one file version.
 pub struct FileSites<'a> {
     pub path: &'a str,
-    pub sites: &'a [ImageSite],
+    pub sites: &'a [VersionSite],
 }
 
 /// The bumps between the sites of the touched files before and after a commit.
@@ -36,14 +41,14 @@ pub struct FileSites<'a> {
 /// is left pairs by key alone when that is unambiguous, so a manifest moved to another file
 /// in the same commit still pairs.
 pub fn bumps(before: &[FileSites<'_>], after: &[FileSites<'_>]) -> Vec<Bump> {
-    let mut old_by_place: HashMap<(&str, &str), &ImageSite> = HashMap::new();
+    let mut old_by_place: HashMap<(&str, &str), &VersionSite> = HashMap::new();
     for f in before {
         for s in f.sites {
             old_by_place.insert((f.path, &s.key), s);
         }
     }
-    let mut pairs: Vec<(&str, &ImageSite, &ImageSite)> = Vec::new();
-    let mut unpaired_new: Vec<(&str, &ImageSite)> = Vec::new();
+    let mut pairs: Vec<(&str, &VersionSite, &VersionSite)> = Vec::new();
+    let mut unpaired_new: Vec<(&str, &VersionSite)> = Vec::new();
     for f in after {
         for s in f.sites {
             match old_by_place.remove(&(f.path, s.key.as_str())) {
@@ -52,7 +57,7 @@ pub fn bumps(before: &[FileSites<'_>], after: &[FileSites<'_>]) -> Vec<Bump> {
             }
         }
     }
-    let mut old_by_key: HashMap<&str, Vec<&ImageSite>> = HashMap::new();
+    let mut old_by_key: HashMap<&str, Vec<&VersionSite>> = HashMap::new();
     for ((_, key), site) in &old_by_place {
         old_by_key.entry(key).or_default().push(site);
     }
@@ -72,20 +77,20 @@ pub fn bumps(before: &[FileSites<'_>], after: &[FileSites<'_>]) -> Vec<Bump> {
 
     let mut out: Vec<Bump> = Vec::new();
     for (path, old, new) in pairs {
-        if !same_image(&old.name, &new.name) {
+        if old.kind != new.kind || !same_image(&old.name, &new.name) {
             continue;
         }
         let (old_v, new_v) = (old.version(), new.version());
         if old_v == new_v {
             continue;
         }
-        let i = match out
-            .iter()
-            .position(|b| b.image == new.name && b.old == old_v && b.new == new_v)
-        {
+        let i = match out.iter().position(|b| {
+            b.kind == new.kind && b.image == new.name && b.old == old_v && b.new == new_v
+        }) {
             Some(i) => i,
             None => {
                 out.push(Bump {
+                    kind: new.kind,
                     image: new.name.clone(),
                     old: old_v,
                     new: new_v,
@@ -109,7 +114,7 @@ pub fn bumps(before: &[FileSites<'_>], after: &[FileSites<'_>]) -> Vec<Bump> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::images::find;
+    use crate::manifest::sites::find;
 
     fn deployment(name: &str, image: &str) -> String {
         format!(
@@ -123,7 +128,7 @@ mod tests {
         bumps(&view(&b), &view(&a))
     }
 
-    fn view<'a>(files: &'a [(&'static str, Vec<ImageSite>)]) -> Vec<FileSites<'a>> {
+    fn view<'a>(files: &'a [(&'static str, Vec<VersionSite>)]) -> Vec<FileSites<'a>> {
         files
             .iter()
             .map(|(path, sites)| FileSites { path, sites })
@@ -142,6 +147,7 @@ mod tests {
         assert_eq!(
             got,
             vec![Bump {
+                kind: VersionKind::Image,
                 image: "ghcr.io/o/web".into(),
                 old: "1.0".into(),
                 new: "1.1".into(),

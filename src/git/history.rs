@@ -15,7 +15,7 @@ use super::log::{self, Commit};
 use super::note::Record;
 use super::{GitError, Repo, in_hidden_dir, lib, trailer};
 use crate::manifest::image::same_image;
-use crate::manifest::images::{self, ImageSite};
+use crate::manifest::sites::{self, VersionSite};
 
 /// Where a bump record came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -180,7 +180,7 @@ fn mark_returns(entries: &mut [Entry]) {
 /// "before" of the next one that touches the file.
 #[derive(Default)]
 pub struct SiteCache {
-    sites: HashMap<(String, git2::Oid), Arc<Vec<ImageSite>>>,
+    sites: HashMap<(String, git2::Oid), Arc<Vec<VersionSite>>>,
 }
 
 /// The bumps of each commit, from trailers, notes, or the manifests it changed.
@@ -206,7 +206,7 @@ pub fn commit_bumps(
         .into_iter()
         .collect();
     let git_dir = repo.repo.path().to_path_buf();
-    let parsed: Vec<((String, git2::Oid), Vec<ImageSite>)> = wanted
+    let parsed: Vec<((String, git2::Oid), Vec<VersionSite>)> = wanted
         .into_par_iter()
         .map_init(
             || git2::Repository::open(&git_dir),
@@ -218,7 +218,7 @@ pub fn commit_bumps(
                     .find_blob(oid)
                     .map_err(lib(format!("cannot read {path} ({oid})")))?;
                 let sites = match std::str::from_utf8(blob.content()) {
-                    Ok(text) => images::find(&path, text).0,
+                    Ok(text) => sites::find(&path, text).0,
                     Err(_) => Vec::new(),
                 };
                 Ok(((path, oid), sites))
@@ -228,7 +228,7 @@ pub fn commit_bumps(
     for (key, sites) in parsed {
         cache.sites.insert(key, Arc::new(sites));
     }
-    let empty: Arc<Vec<ImageSite>> = Arc::default();
+    let empty: Arc<Vec<VersionSite>> = Arc::default();
     let sites_of = |path: &str, oid: Option<git2::Oid>| {
         oid.map(|oid| {
             cache
@@ -255,7 +255,7 @@ pub fn commit_bumps(
         .collect())
 }
 
-fn view<'a>(files: &'a [(&'a str, Arc<Vec<ImageSite>>)]) -> Vec<FileSites<'a>> {
+fn view<'a>(files: &'a [(&'a str, Arc<Vec<VersionSite>>)]) -> Vec<FileSites<'a>> {
     files
         .iter()
         .map(|(path, sites)| FileSites { path, sites })
@@ -275,8 +275,10 @@ fn recorded_bumps(commit: &Commit) -> Option<(Source, Vec<Bump>)> {
     let from_trailers: Vec<Bump> = commit
         .bump_trailers
         .iter()
-        .filter_map(|v| trailer::parse_bump(v))
-        .map(|(image, old, new)| Bump {
+        .filter_map(|line| trailer::parse_bump_line(line))
+        .filter_map(|(kind, v)| trailer::parse_bump(v).map(|b| (kind, b)))
+        .map(|(kind, (image, old, new))| Bump {
+            kind,
             image,
             old,
             new,

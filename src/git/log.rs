@@ -5,7 +5,7 @@
 //! walk to commits touching those paths itself, which is what keeps `history` fast on long
 //! histories: nothing else is read, and only the changed blobs are parsed later.
 
-use super::trailer::{self, IMAGE_BUMP, ROLLBACK_OF};
+use super::trailer::{self, CHART_BUMP, IMAGE_BUMP, ROLLBACK_OF, SOURCE_BUMP};
 use super::{GitError, Repo, note::NOTES_REF};
 
 /// A YAML file a commit changed: its blob before and after (`None` when added or deleted).
@@ -29,7 +29,7 @@ pub struct Commit {
     pub date: String,
     pub subject: String,
     pub body: String,
-    /// `Image-Bump` trailer values.
+    /// `Image-Bump`, `Chart-Bump` and `Source-Bump` trailers, as `Key: value`.
     pub bump_trailers: Vec<String>,
     /// The commits this one rolls back (`Rollback-Of` trailers, `This reverts commit`).
     pub rolls_back: Vec<String>,
@@ -72,7 +72,7 @@ pub fn walk(
     pathspecs: &[String],
 ) -> Result<Vec<Commit>, GitError> {
     let format = format!(
-        "--format={RECORD}%H{FIELD}%P{FIELD}%aN{FIELD}%aE{FIELD}%cN{FIELD}%cE{FIELD}%cI{FIELD}%s{FIELD}%(trailers:key={IMAGE_BUMP},valueonly,separator=%x1d){FIELD}%(trailers:key={ROLLBACK_OF},valueonly,separator=%x1d){FIELD}%N{FIELD}%b"
+        "--format={RECORD}%H{FIELD}%P{FIELD}%aN{FIELD}%aE{FIELD}%cN{FIELD}%cE{FIELD}%cI{FIELD}%s{FIELD}%(trailers:key={IMAGE_BUMP},key={CHART_BUMP},key={SOURCE_BUMP},separator=%x1d){FIELD}%(trailers:key={ROLLBACK_OF},valueonly,separator=%x1d){FIELD}%N{FIELD}%b"
     );
     let notes = format!("--notes={NOTES_REF}");
     let mut args: Vec<&str> = vec![
@@ -199,13 +199,16 @@ mod tests {
         let blob = "d44bf366e928cd89367d7f0d7d879ccecd1a5129";
         let zero = "0".repeat(40);
         let text = format!(
-            "\u{1e}{sha}\u{1f}p1 p2\u{1f}Ann\u{1f}a@x\u{1f}Cid\u{1f}c@x\u{1f}2026-01-02T03:04:05+01:00\u{1f}Bump app\u{1f}app 1 -> 2\u{1d}web 3 -> 4\u{1f}\u{1f}{{\"version\":1}}\n\u{1f}body\n\nThis reverts commit {sha}.\n\u{0}\n:000000 100644 {zero} {blob} A\u{0}apps/x.yaml\u{0}:120000 120000 {blob} {blob} M\u{0}link.yaml\u{0}"
+            "\u{1e}{sha}\u{1f}p1 p2\u{1f}Ann\u{1f}a@x\u{1f}Cid\u{1f}c@x\u{1f}2026-01-02T03:04:05+01:00\u{1f}Bump app\u{1f}Image-Bump: app 1 -> 2\u{1d}Chart-Bump: web 3 -> 4\u{1f}\u{1f}{{\"version\":1}}\n\u{1f}body\n\nThis reverts commit {sha}.\n\u{0}\n:000000 100644 {zero} {blob} A\u{0}apps/x.yaml\u{0}:120000 120000 {blob} {blob} M\u{0}link.yaml\u{0}"
         );
         let commits = parse(&text);
         assert_eq!(commits.len(), 1);
         let c = &commits[0];
         assert_eq!(c.parents, vec!["p1", "p2"]);
-        assert_eq!(c.bump_trailers, vec!["app 1 -> 2", "web 3 -> 4"]);
+        assert_eq!(
+            c.bump_trailers,
+            vec!["Image-Bump: app 1 -> 2", "Chart-Bump: web 3 -> 4"]
+        );
         assert_eq!(c.rolls_back, vec![sha.to_string()]);
         assert!(c.note.is_some());
         assert_eq!(

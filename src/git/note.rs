@@ -79,6 +79,7 @@ mod tests {
     #[test]
     fn records_round_trip_and_foreign_notes_are_ignored() {
         let r = Record::from_diff(vec![Bump {
+            kind: Default::default(),
             image: "app".into(),
             old: "1".into(),
             new: "2".into(),
@@ -86,7 +87,7 @@ mod tests {
             objects: vec![],
         }]);
         let json = serde_json::to_string(&r).unwrap();
-        assert!(json.starts_with(r#"{"version":1,"detectedBy":"diff","bumps":[{"image":"app""#));
+        assert!(json.starts_with(r#"{"version":1,"detectedBy":"diff","bumps":[{"kind":"image","image":"app""#));
         assert_eq!(Record::parse(&format!("{json}\n")), Some(r));
         assert_eq!(Record::parse("reviewed by alice"), None);
         assert_eq!(

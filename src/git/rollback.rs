@@ -26,7 +26,7 @@ use super::{GitError, Repo, commit, lib, log, short, trailer};
 use crate::manifest::FileSet;
 use crate::manifest::bump::{self, BumpError, Target, Version};
 use crate::manifest::image::same_image;
-use crate::manifest::images;
+use crate::manifest::sites::{self, VersionKind};
 
 /// Why a rollback was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -383,10 +383,12 @@ pub fn plan_switch(
     let planned = bump::plan(
         &files,
         &Target {
+            kind: VersionKind::Image,
             image,
             version: to,
             expect: None,
             pin,
+            only: None,
         },
     )?;
     if planned.changes.is_empty() {
@@ -411,6 +413,7 @@ pub fn plan_switch(
                 b.objects.push(c.holder.clone());
             }
             None => bumps.push(Bump {
+                kind: VersionKind::Image,
                 image: c.image.clone(),
                 old: c.old.clone(),
                 new: c.new.clone(),
@@ -486,6 +489,7 @@ fn person(sig: &git2::Signature<'_>) -> Person {
 
 fn reverse(b: &Bump) -> Bump {
     Bump {
+        kind: b.kind,
         image: b.image.clone(),
         old: b.new.clone(),
         new: b.old.clone(),
@@ -502,7 +506,7 @@ fn trailers(bumps: &[Bump], rollback_of: Option<&str>) -> Vec<String> {
     out.extend(bumps.iter().map(|b| {
         format!(
             "{}: {}",
-            trailer::IMAGE_BUMP,
+            trailer::bump_key(b.kind),
             trailer::format_bump(&b.image, &b.old, &b.new)
         )
     }));
@@ -589,7 +593,7 @@ fn differs_from_image_only(plan: &Plan, chosen: &[Bump]) -> Result<bool, Rollbac
             return Ok(true);
         };
         let file: std::sync::Arc<str> = f.path.as_str().into();
-        let (sites, _) = images::find(&f.path, before);
+        let (sites, _) = sites::find(&f.path, before);
         let mut splices = Vec::new();
         for site in sites
             .iter()
@@ -651,10 +655,12 @@ fn plan_partial(
     let planned = bump::plan(
         &files,
         &Target {
+            kind: VersionKind::Image,
             image,
             version: &old,
             expect: Some(&bump.new),
             pin,
+            only: None,
         },
     )?;
     if planned.changes.is_empty() || !planned.mismatched.is_empty() {
@@ -704,7 +710,7 @@ fn pin_text(
     images: &[String],
     pin: bool,
 ) -> (String, Vec<String>, Vec<String>) {
-    let (sites, _) = images::find(path, text);
+    let (sites, _) = sites::find(path, text);
     let mut splices = Vec::new();
     let mut setters = Vec::new();
     let mut pinned = Vec::new();

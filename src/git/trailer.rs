@@ -1,15 +1,38 @@
 //! Commit trailers that record tag bumps and rollbacks.
 //!
-//! `Image-Bump: <image> <old> -> <new>` (one per image change) is written by `bump` and
-//! `rollback`; `Rollback-Of: <sha>` by `rollback`. `git revert`'s own body line
+//! `Image-Bump: <image> <old> -> <new>` (one per image change; `Chart-Bump` and `Source-Bump`
+//! for chart versions and source refs) is written by `bump` and `rollback`; `Rollback-Of: <sha>`
+//! by `rollback`. `git revert`'s own body line
 //! `This reverts commit <sha>.` is read too, so reverts made by hand count as rollbacks.
 
 use std::sync::OnceLock;
 
 use regex::Regex;
 
+use crate::manifest::sites::VersionKind;
+
 pub const IMAGE_BUMP: &str = "Image-Bump";
+pub const CHART_BUMP: &str = "Chart-Bump";
+pub const SOURCE_BUMP: &str = "Source-Bump";
 pub const ROLLBACK_OF: &str = "Rollback-Of";
+
+/// The trailer key that records a change of this kind.
+pub fn bump_key(kind: VersionKind) -> &'static str {
+    match kind {
+        VersionKind::Image => IMAGE_BUMP,
+        VersionKind::Chart => CHART_BUMP,
+        VersionKind::Source => SOURCE_BUMP,
+    }
+}
+
+/// Reads a `Key: value` bump trailer line into its kind and value.
+pub fn parse_bump_line(line: &str) -> Option<(VersionKind, &str)> {
+    let (key, value) = line.split_once(':')?;
+    let kind = [VersionKind::Image, VersionKind::Chart, VersionKind::Source]
+        .into_iter()
+        .find(|k| bump_key(*k).eq_ignore_ascii_case(key.trim()))?;
+    Some((kind, value.trim()))
+}
 
 /// The value of an `Image-Bump` trailer.
 pub fn format_bump(image: &str, old: &str, new: &str) -> String {

@@ -5,14 +5,14 @@
 //! byte for byte. Every edited file is read back and checked before it is offered, so an
 //! edit can never produce a file that means something else.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use granit_parser::ScalarStyle;
 use regex::Regex;
 
-use super::images::{self, Fields, Form, ImageSite, ScalarAt};
+use super::sites::{self, Fields, Form, ScalarAt, VersionKind, VersionSite};
 use super::tree::{FileEntry, FileSet};
 use super::yaml;
 
@@ -149,7 +149,7 @@ pub fn apply(text: &str, splices: &[Splice]) -> String {
 pub fn set_version(
     file: &Arc<str>,
     text: &str,
-    site: &ImageSite,
+    site: &VersionSite,
     new: &Version,
 ) -> Result<Option<Vec<Splice>>, BumpError> {
     let unsupported = |how| BumpError::Unsupported {
@@ -174,6 +174,14 @@ pub fn set_version(
             }
             let raw =
                 rewrite_scalar(text, at, &value, false).ok_or_else(|| unsupported(how(at)))?;
+            Ok(Some(vec![raw]))
+        }
+        Form::Version(at) => {
+            if at.aliased {
+                return Ok(None);
+            }
+            let raw = rewrite_scalar(text, at, &new.to_string(), true)
+                .ok_or_else(|| unsupported(how(at)))?;
             Ok(Some(vec![raw]))
         }
         Form::Fields(fields) => {
@@ -343,7 +351,7 @@ fn setter_re() -> &'static Regex {
 
 /// Flux setter comments (`# {"$imagepolicy": "ns:policy[:tag|:name]"}`) on the site's lines:
 /// the byte range of each comment and the policy it names.
-pub fn setters(text: &str, site: &ImageSite) -> Vec<(usize, usize, String)> {
+pub fn setters(text: &str, site: &VersionSite) -> Vec<(usize, usize, String)> {
     let mut found = Vec::new();
     for &end in &site.ends {
         let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
@@ -361,7 +369,7 @@ pub fn setters(text: &str, site: &ImageSite) -> Vec<(usize, usize, String)> {
 
 /// Splices that turn Flux setter comments on the site's lines into plain comments, so image
 /// automation stops moving the value (kubectl-gitops `rollback --pin`).
-pub fn pin(text: &str, site: &ImageSite) -> Vec<Splice> {
+pub fn pin(text: &str, site: &VersionSite) -> Vec<Splice> {
     setters(text, site)
         .into_iter()
         .map(|(start, end, policy)| Splice {
@@ -379,6 +387,9 @@ pub struct Change {
     pub line: u32,
     /// Where in the file: `Deployment/web container web`, `images[nginx]`, `values image`.
     pub holder: String,
+    /// The site's key in its file (see [`VersionSite::key`]).
+    #[serde(skip)]
+    pub key: String,
     pub image: String,
     pub old: String,
     pub new: String,
@@ -395,6 +406,8 @@ pub struct FileEdit {
 /// What to set, and where.
 #[derive(Clone, Debug)]
 pub struct Target<'a> {
+    pub kind: VersionKind,
+    /// The image, chart or source name.
     pub image: &'a str,
     pub version: &'a Version,
     /// Change only sites currently at this version (a partial revert must not undo later
@@ -402,6 +415,9 @@ pub struct Target<'a> {
     pub expect: Option<&'a str>,
     /// Turn Flux setter comments on the changed sites into plain comments.
     pub pin: bool,
+    /// Only these sites, as (file as displayed, site key); `None`: every site of the name.
+    /// Chosen by the apps model, so an override's shadowed base is left alone.
+    pub only: Option<&'a HashSet<(String, String)>>,
 }
 
 /// Everything a bump would do, computed without writing.
@@ -458,9 +474,22 @@ fn plan_file(
     out: &mut Plan,
 ) -> Result<(), BumpError> {
     let file = &entry.display;
-    let (sites, error) = images::find(file, &text);
-    out.images_seen.extend(sites.iter().map(|s| s.name.clone()));
-    let matched: Vec<&ImageSite> = sites.iter().filter(|s| s.matches(target.image)).collect();
+    let (sites, error) = sites::find(file, &text);
+    out.images_seen.extend(
+        sites
+            .iter()
+            .filter(|s| s.kind == target.kind)
+            .map(|s| s.name.clone()),
+    );
+    let matched: Vec<&VersionSite> = sites
+        .iter()
+        .filter(|s| s.kind == target.kind && s.matches(target.image))
+        .filter(|s| {
+            target
+                .only
+                .is_none_or(|only| only.contains(&(file.to_string(), s.key.clone())))
+        })
+        .collect();
     if matched.is_empty() {
         return Ok(());
     }
@@ -479,6 +508,7 @@ fn plan_file(
             file: file.clone(),
             line: site.line,
             holder: site.holder.clone(),
+            key: site.key.clone(),
             image: site.name.clone(),
             old: site.version(),
             new: new.clone(),
@@ -562,7 +592,7 @@ fn warn_unfollowed_aliases(targeted: &[Targeted], changed: &BTreeSet<String>, ou
 /// Returns the keys of the targeted sites that now have the new version.
 fn verify(
     file: &Arc<str>,
-    before: &[ImageSite],
+    before: &[VersionSite],
     after: &str,
     targeted: &[Targeted],
     new: &str,
@@ -571,7 +601,7 @@ fn verify(
         file: file.clone(),
         detail,
     };
-    let (sites, error) = images::find(file, after);
+    let (sites, error) = sites::find(file, after);
     if let Some(e) = error {
         return Err(fail(format!(
             "YAML error at line {}: {}",
@@ -639,10 +669,12 @@ mod tests {
         plan(
             &set,
             &Target {
+                kind: VersionKind::Image,
                 image,
                 version: &version,
                 expect: None,
                 pin: false,
+                only: None,
             },
         )
     }
@@ -746,7 +778,7 @@ mod tests {
     #[test]
     fn pin_replaces_setter_comments() {
         let text = "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: app:1.0 # {\"$imagepolicy\": \"flux-system:app\"}\n";
-        let (sites, _) = images::find("p.yaml", text);
+        let (sites, _) = sites::find("p.yaml", text);
         let out = apply(text, &pin(text, &sites[0]));
         assert!(out.ends_with(
             "image: app:1.0 # pinned by kubectl-gitops rollback (was imagepolicy flux-system:app)\n"

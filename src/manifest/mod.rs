@@ -2,11 +2,11 @@
 
 pub mod bump;
 pub mod image;
-pub mod images;
 pub mod kustomize;
 pub mod load;
 pub mod object;
 pub mod render;
+pub mod sites;
 pub mod tree;
 pub mod workload;
 pub mod yaml;

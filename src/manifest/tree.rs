@@ -132,6 +132,25 @@ impl FileSet {
         set
     }
 
+    /// The given files of a work tree (repository paths under `root`), listed or hidden alike,
+    /// for editing files chosen elsewhere.
+    pub fn worktree_files(root: &Path, paths: &[String]) -> FileSet {
+        FileSet {
+            files: paths
+                .iter()
+                .map(|p| FileEntry {
+                    display: p.as_str().into(),
+                    location: Location::Disk(root.join(p)),
+                    explicit: true,
+                })
+                .collect(),
+            problems: Vec::new(),
+            source: Source::WorkTree {
+                root: Some(root.to_path_buf()),
+            },
+        }
+    }
+
     /// Lists the YAML files of a git tree (a commit's tree), optionally only those under
     /// `prefixes` (repo-relative).
     pub fn from_git_tree(
