@@ -410,6 +410,10 @@ pub enum KeptReason {
     Shared { with: Vec<String> },
 }
 
+/// One app (or loose file) that names the wanted version: its name, whether it is selected,
+/// its sites and their verdicts.
+type Unit = (String, bool, Vec<AppSite>, Vec<Option<Verdict>>);
+
 /// What to select.
 pub struct Want<'a> {
     pub kind: VersionKind,
@@ -435,7 +439,7 @@ pub fn select(apps: &[App], repo: &RepoView, want: &Want<'_>) -> Selection {
         })
     };
     // Each app's sites of the name, with verdicts; loose files are apps of their own.
-    let mut units: Vec<(String, bool, Vec<AppSite>, Vec<Option<Verdict>>)> = Vec::new();
+    let mut units: Vec<Unit> = Vec::new();
     let mut covered: HashSet<String> = HashSet::new();
     for app in apps {
         let sites = app_sites(app, repo);

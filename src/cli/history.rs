@@ -8,21 +8,28 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{Outcome, short_digests};
+use crate::apps;
 use crate::git::history::{self, Entry, Options};
 use crate::git::{Repo, short};
+use crate::manifest::sites::VersionKind;
+use crate::manifest::tree::under;
 
 pub use super::TextOrJson as Format;
 
-/// Show every image-tag bump in the history of HEAD, newest first: when, by whom, which
-/// image, old -> new, and whether it was rolled back later.
+/// Show every version change in the history of HEAD, newest first: when, by whom, which
+/// image (or chart, or source), old -> new, in which apps, and whether it was rolled back.
 ///
-/// Reads `Image-Bump` trailers and the notes the post-merge hook writes (refs/notes/gitops),
-/// and computes everything else from the manifests each commit changed, so it works on any
-/// repository. Only commits that touched YAML files are read. There is no cap on length.
+/// Reads `Image-Bump` (`Chart-Bump`, `Source-Bump`) trailers and the notes the post-merge hook
+/// writes (refs/notes/gitops), and computes everything else from the manifests each commit
+/// changed, wherever the version lives: containers, kustomize `images:`, patches, Helm values,
+/// Argo CD Image Updater files (created, changed or deleted), chart versions and source refs.
+/// Image Updater and Flux image automation commit messages fill in what the files cannot
+/// show. Only commits that touched YAML files are read. There is no cap on length.
 ///
 /// JSON (-o json): {"bumps": [{"commit": sha, "date": ISO 8601 committer date,
-/// "author": {"name", "email"}, "committer": {"name", "email"}, "subject", "image", "old",
-/// "new", "files": [...], "objects": [...], "detectedBy": "trailer" | "note" | "diff",
+/// "author": {"name", "email"}, "committer": {"name", "email"}, "subject",
+/// "kind": "image" | "chart" | "source", "image": name, "old", "new", "apps": [...],
+/// "files": [...], "objects": [...], "detectedBy": "trailer" | "note" | "diff" | "message",
 /// "rollbackOf": sha or null, "rolledBackBy": sha or null}]}, newest first.
 #[derive(Debug, Args)]
 #[command(
@@ -32,6 +39,9 @@ pub struct HistoryArgs {
     /// Only bumps of this image (name without tag).
     #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,
+    /// Only changes of this kind.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub kind: Option<KindArg>,
     /// Only bumps in files under this path (repeatable).
     #[arg(long = "path", value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
     pub paths: Vec<PathBuf>,
@@ -46,6 +56,24 @@ pub struct HistoryArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
     pub output: Format,
+}
+
+/// The kinds of version `--kind` selects.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum KindArg {
+    Image,
+    Chart,
+    Source,
+}
+
+impl From<KindArg> for VersionKind {
+    fn from(k: KindArg) -> VersionKind {
+        match k {
+            KindArg::Image => VersionKind::Image,
+            KindArg::Chart => VersionKind::Chart,
+            KindArg::Source => VersionKind::Source,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -64,11 +92,14 @@ pub fn run(args: HistoryArgs) -> anyhow::Result<Outcome> {
         &repo,
         &Options {
             image: args.image.clone(),
+            kind: args.kind.map(VersionKind::from),
             paths,
             limit,
         },
     )
     .context("cannot read the history")?;
+    let mut entries = entries;
+    name_apps(&mut entries);
 
     let mut out = anstream::stdout().lock();
     match args.output {
@@ -81,11 +112,45 @@ pub fn run(args: HistoryArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
+/// Names the apps (as HEAD has them) whose inputs hold each entry's files.
+fn name_apps(entries: &mut [Entry]) {
+    if entries.is_empty() {
+        return;
+    }
+    let Ok(cwd) = std::env::current_dir() else {
+        return;
+    };
+    let listing = apps::Options {
+        changed: Some(Default::default()),
+        ..apps::Options::default()
+    };
+    let Ok(opened) = apps::open(&cwd, &apps::Revision::Ref("HEAD".into()), &listing) else {
+        return;
+    };
+    let all = &opened.apps.apps;
+    for e in entries {
+        let mut names: Vec<String> = all
+            .iter()
+            .filter(|a| {
+                e.files.iter().any(|f| {
+                    a.defined_file.as_deref() == Some(f.as_str())
+                        || a.inputs.iter().any(|i| under(f, i))
+                })
+            })
+            .map(|a| a.name.clone())
+            .collect();
+        names.sort();
+        names.dedup();
+        e.apps = names;
+    }
+}
+
 fn write_text(entries: &[Entry], out: &mut impl Write) -> std::io::Result<()> {
     if entries.is_empty() {
-        return writeln!(out, "no image bumps found in the history of HEAD");
+        return writeln!(out, "no version changes found in the history of HEAD");
     }
-    let rows: Vec<[String; 6]> = entries
+    let kinds = entries.iter().any(|e| e.kind != VersionKind::Image);
+    let rows: Vec<[String; 7]> = entries
         .iter()
         .map(|e| {
             let rollback = match (&e.rolled_back_by, &e.rollback_of) {
@@ -93,26 +158,33 @@ fn write_text(entries: &[Entry], out: &mut impl Write) -> std::io::Result<()> {
                 (None, Some(of)) => format!("of {}", short(of)),
                 (None, None) => String::new(),
             };
+            let what = if kinds {
+                format!("{} {}", e.kind.as_str(), e.image)
+            } else {
+                e.image.clone()
+            };
             [
                 short(&e.commit).to_string(),
                 utc_minutes(&e.date).unwrap_or_else(|| e.date.clone()),
                 e.author.name.clone(),
-                e.image.clone(),
+                what,
                 short_digests(&format!("{} -> {}", e.old, e.new)).into_owned(),
+                e.apps.join(","),
                 rollback,
             ]
         })
         .collect();
-    let any_rollback = rows.iter().any(|r| !r[5].is_empty());
+    let any_rollback = rows.iter().any(|r| !r[6].is_empty());
     let header = [
         "COMMIT",
         "DATE (UTC)",
         "AUTHOR",
-        "IMAGE",
+        if kinds { "WHAT" } else { "IMAGE" },
         "CHANGE",
+        "APPS",
         if any_rollback { "ROLLBACK" } else { "" },
     ];
-    let widths: Vec<usize> = (0..5)
+    let widths: Vec<usize> = (0..6)
         .map(|i| {
             rows.iter()
                 .map(|r| r[i].chars().count())
@@ -121,21 +193,21 @@ fn write_text(entries: &[Entry], out: &mut impl Write) -> std::io::Result<()> {
                 .unwrap_or(0)
         })
         .collect();
-    let line = |cells: [&str; 6]| {
+    let line = |cells: [&str; 7]| {
         let mut s = String::new();
-        for (i, cell) in cells.iter().enumerate().take(5) {
+        for (i, cell) in cells.iter().enumerate().take(6) {
             s.push_str(cell);
             s.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
         }
-        s.push_str(cells[5]);
+        s.push_str(cells[6]);
         s.trim_end().to_string()
     };
     let bold = anstyle::Style::new().bold();
     writeln!(out, "{bold}{}{bold:#}", line(header))?;
     let warn = anstyle::Style::new().fg_color(Some(anstyle::AnsiColor::Yellow.into()));
     for r in &rows {
-        let text = line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]]);
-        if r[5].is_empty() {
+        let text = line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6]]);
+        if r[6].is_empty() {
             writeln!(out, "{text}")?;
         } else {
             writeln!(out, "{warn}{text}{warn:#}")?;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::image::same_image;
-use crate::manifest::sites::{VersionKind, VersionSite};
+use crate::manifest::sites::{Scope, VersionKind, VersionSite};
 
 /// One image's change in a commit. Several places moving the same image from the same old
 /// version to the same new one are one bump.
@@ -41,6 +41,27 @@ pub struct FileSites<'a> {
 /// is left pairs by key alone when that is unambiguous, so a manifest moved to another file
 /// in the same commit still pairs.
 pub fn bumps(before: &[FileSites<'_>], after: &[FileSites<'_>]) -> Vec<Bump> {
+    detect(before, after).bumps
+}
+
+/// What a commit changed: the bumps of paired sites, and the override sites that appeared or
+/// vanished (an Image Updater file created, an `images:` entry added or removed), whose old
+/// or new version is whatever they shadow, found by the caller in the other tree.
+pub struct Detected<'a> {
+    pub bumps: Vec<Bump>,
+    pub appeared: Vec<(&'a str, &'a VersionSite)>,
+    pub vanished: Vec<(&'a str, &'a VersionSite)>,
+}
+
+/// A site that overrides a version set elsewhere, rather than deploying something new.
+fn is_override(site: &VersionSite) -> bool {
+    site.kind == VersionKind::Image
+        && site.sets_version()
+        && matches!(site.scope, Scope::Image | Scope::Values(_))
+}
+
+/// [`bumps`], with the unpaired override sites.
+pub fn detect<'a>(before: &[FileSites<'a>], after: &[FileSites<'a>]) -> Detected<'a> {
     let mut old_by_place: HashMap<(&str, &str), &VersionSite> = HashMap::new();
     for f in before {
         for s in f.sites {
@@ -67,13 +88,24 @@ pub fn bumps(before: &[FileSites<'_>], after: &[FileSites<'_>]) -> Vec<Bump> {
             *m.entry(&s.key).or_default() += 1;
             m
         });
+    let mut appeared = Vec::new();
+    let mut paired_old: Vec<*const VersionSite> = Vec::new();
     for (path, new) in unpaired_new {
         if let Some([old]) = old_by_key.get(new.key.as_str()).map(Vec::as_slice)
             && new_key_count[new.key.as_str()] == 1
         {
             pairs.push((path, old, new));
+            paired_old.push(*old as *const VersionSite);
+        } else if is_override(new) {
+            appeared.push((path, new));
         }
     }
+    let mut vanished: Vec<(&str, &VersionSite)> = old_by_place
+        .iter()
+        .filter(|(_, s)| is_override(s) && !paired_old.contains(&(**s as *const VersionSite)))
+        .map(|((path, _), s)| (*path, *s))
+        .collect();
+    vanished.sort_by_key(|(path, s)| (*path, s.line));
 
     let mut out: Vec<Bump> = Vec::new();
     for (path, old, new) in pairs {
@@ -108,7 +140,11 @@ pub fn bumps(before: &[FileSites<'_>], after: &[FileSites<'_>]) -> Vec<Bump> {
             b.objects.push(new.holder.clone());
         }
     }
-    out
+    Detected {
+        bumps: out,
+        appeared,
+        vanished,
+    }
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ use super::detect::{self, Bump, FileSites};
 use super::log::{self, Commit};
 use super::note::Record;
 use super::{GitError, Repo, in_hidden_dir, lib, trailer};
-use crate::manifest::image::same_image;
-use crate::manifest::sites::{self, VersionSite};
+use crate::manifest::image::{ImageRef, same_image};
+use crate::manifest::sites::{self, VersionKind, VersionSite};
 
 /// Where a bump record came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -27,6 +27,9 @@ pub enum Source {
     Note,
     /// Computed from the manifests the commit changed.
     Diff,
+    /// Read from the commit message of Argo CD Image Updater or Flux image automation, for a
+    /// change the manifests do not show (the old version is not in the repository).
+    Message,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -46,9 +49,15 @@ pub struct Entry {
     pub author: Person,
     pub committer: Person,
     pub subject: String,
+    /// What changed: an image, a chart version or a source ref.
+    pub kind: VersionKind,
+    /// The image, chart or source name.
     pub image: String,
     pub old: String,
     pub new: String,
+    /// The apps (at HEAD) whose inputs hold the files; filled in by the caller that knows
+    /// the apps.
+    pub apps: Vec<String>,
     /// Files where the image changed (for trailer records: the YAML files the commit changed).
     pub files: Vec<String>,
     /// Where in those files, when known.
@@ -70,8 +79,10 @@ impl Entry {
 /// What to walk and keep.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// Only this image (Docker Hub spellings compare equal).
+    /// Only this image (Docker Hub spellings compare equal), chart or source.
     pub image: Option<String>,
+    /// Only changes of this kind.
+    pub kind: Option<VersionKind>,
     /// Only files under these repo-relative paths.
     pub paths: Vec<String>,
     /// Stop after this many entries.
@@ -87,21 +98,25 @@ pub fn history(repo: &Repo, options: &Options) -> Result<Vec<Entry>, GitError> {
     repo.head()?;
     let commits = log::walk(repo, &["HEAD"], &log::yaml_pathspecs(&options.paths))?;
     let mut entries: Vec<Entry> = Vec::new();
-    let mut rolled_back: HashMap<String, String> = HashMap::new();
+    // Commit rolled back -> (rolling-back commit, images it put back; empty: all).
+    let mut rolled_back: HashMap<String, Vec<(String, Vec<String>)>> = HashMap::new();
     let mut parsed = SiteCache::default();
     for chunk in commits.chunks(CHUNK) {
         let found = commit_bumps(repo, chunk, &mut parsed)?;
         for (commit, (source, bumps)) in chunk.iter().zip(found) {
+            let images: Vec<String> = bumps.iter().map(|b| b.image.clone()).collect();
             for sha in &commit.rolls_back {
                 rolled_back
                     .entry(sha.clone())
-                    .or_insert_with(|| commit.id.clone());
+                    .or_default()
+                    .push((commit.id.clone(), images.clone()));
             }
             for bump in bumps {
                 if options
                     .image
                     .as_deref()
                     .is_some_and(|i| !same_image(i, &bump.image))
+                    || options.kind.is_some_and(|k| k != bump.kind)
                 {
                     continue;
                 }
@@ -123,13 +138,19 @@ fn entry(
     commit: &Commit,
     source: Source,
     bump: Bump,
-    rolled_back: &HashMap<String, String>,
+    rolled_back: &HashMap<String, Vec<(String, Vec<String>)>>,
 ) -> Entry {
-    // Rollback records name the commit by full or abbreviated sha.
+    // Rollback records name the commit by full or abbreviated sha, and a partial rollback
+    // puts back only some of its images: the oldest rollback of this image counts.
     let rolled_back_by = rolled_back
         .iter()
-        .find(|(sha, _)| commit.id.starts_with(sha.as_str()))
-        .map(|(_, by)| by.clone());
+        .filter(|(sha, _)| commit.id.starts_with(sha.as_str()))
+        .flat_map(|(_, by)| by.iter())
+        .filter(|(_, images)| {
+            images.is_empty() || images.iter().any(|i| same_image(i, &bump.image))
+        })
+        .last()
+        .map(|(by, _)| by.clone());
     Entry {
         commit: commit.id.clone(),
         date: commit.date.clone(),
@@ -142,6 +163,8 @@ fn entry(
             email: commit.committer_email.clone(),
         },
         subject: commit.subject.clone(),
+        kind: bump.kind,
+        apps: Vec::new(),
         image: bump.image,
         old: bump.old,
         new: bump.new,
@@ -249,10 +272,160 @@ pub fn commit_bumps(
                     before.extend(sites_of(&ch.path, ch.old).map(|s| (ch.path.as_str(), s)));
                     after.extend(sites_of(&ch.path, ch.new).map(|s| (ch.path.as_str(), s)));
                 }
-                (Source::Diff, detect::bumps(&view(&before), &view(&after)))
+                let (before, after) = (view(&before), view(&after));
+                let found = detect::detect(&before, &after);
+                let mut bumps = found.bumps;
+                // An override that appeared replaces what it shadows in the parent; one that
+                // vanished gives way to what it shadowed.
+                let parent = commit.parents.first();
+                for (path, site) in &found.appeared {
+                    if let Some(old) = parent.and_then(|p| shadowed_version(repo, p, path, site)) {
+                        add_bump(&mut bumps, site, path, old, site.version());
+                    }
+                }
+                for (path, site) in &found.vanished {
+                    if let Some(new) = shadowed_version(repo, &commit.id, path, site) {
+                        add_bump(&mut bumps, site, path, site.version(), new);
+                    }
+                }
+                let mut source = Source::Diff;
+                let described = message_bumps(&commit.body);
+                for mut b in described {
+                    if bumps.iter().any(|d| same_image(&d.image, &b.image)) {
+                        continue;
+                    }
+                    if bumps.is_empty() {
+                        source = Source::Message;
+                    }
+                    b.files = manifest_changes(commit).map(|c| c.path.clone()).collect();
+                    bumps.push(b);
+                }
+                (source, bumps)
             })
         })
         .collect())
+}
+
+/// Adds a bump found outside the paired sites, unless it is no change or already known.
+fn add_bump(bumps: &mut Vec<Bump>, site: &VersionSite, path: &str, old: String, new: String) {
+    if old == new {
+        return;
+    }
+    match bumps.iter_mut().find(|b| {
+        b.kind == site.kind && same_image(&b.image, &site.name) && b.old == old && b.new == new
+    }) {
+        Some(b) => {
+            if !b.files.iter().any(|f| f == path) {
+                b.files.push(path.to_string());
+            }
+        }
+        None => bumps.push(Bump {
+            kind: site.kind,
+            image: site.name.clone(),
+            old,
+            new,
+            files: vec![path.to_string()],
+            objects: vec![site.holder.clone()],
+        }),
+    }
+}
+
+/// The version `site`'s name has in the build of the site's directory at `revision`: what an
+/// override shadows (read in the parent) or what shows once it is gone (read after).
+fn shadowed_version(repo: &Repo, revision: &str, path: &str, site: &VersionSite) -> Option<String> {
+    use crate::apps::{self, App, Controller, Recipe, effective};
+    let oid = git2::Oid::from_str(revision).ok()?;
+    let tree = repo.repo.find_commit(oid).ok()?.tree().ok()?;
+    let set = crate::manifest::FileSet::from_git_tree(&repo.repo, &tree, &[]).ok()?;
+    let view = apps::RepoView::new(&set, &[]);
+    let dir = crate::manifest::load::parent(path).to_string();
+    let file_name = path.rsplit('/').next().unwrap_or(path);
+    let recipe = if view.kustomization_of(&dir).is_some() {
+        Recipe::Kustomize {
+            dir: dir.clone(),
+            overlay: apps::Overlay::default(),
+        }
+    } else {
+        Recipe::Directory {
+            dir: dir.clone(),
+            recursive: false,
+            include: Vec::new(),
+            exclude: Vec::new(),
+        }
+    };
+    // Image Updater files belong to the Argo CD app they are named after.
+    let argocd_app = file_name.strip_prefix(".argocd-source").map(|rest| {
+        rest.trim_start_matches('-')
+            .trim_end_matches(".yaml")
+            .to_string()
+    });
+    let controller = if argocd_app.is_some() {
+        Controller::Argocd
+    } else {
+        Controller::Plain
+    };
+    let mut app = App::new(controller, "Directory", recipe);
+    app.name = argocd_app.unwrap_or_default();
+    app.path = Some(dir);
+    let sites = effective::app_sites(&app, &view);
+    let verdicts = effective::verdicts(&sites, site.kind, &site.name);
+    sites
+        .iter()
+        .zip(&verdicts)
+        .filter(|(_, v)| **v == Some(effective::Verdict::Wins))
+        .filter(|(s, _)| {
+            s.site.scope == site.scope || site.scope == crate::manifest::sites::Scope::Image
+        })
+        .max_by_key(|(s, _)| s.rank)
+        .map(|(s, _)| s.site.version())
+}
+
+/// Image changes a commit message describes in the forms image automation writes: Argo CD
+/// Image Updater's default `updates image NAME tag 'OLD' to 'NEW'`
+/// (argoproj-labs/argocd-image-updater `DefaultGitCommitMessage`), and `OLD -> NEW` lines of
+/// whole references, as Flux image automation templates list `.Changed` changes.
+pub fn message_bumps(body: &str) -> Vec<Bump> {
+    static UPDATER: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    static ARROW: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let updater = UPDATER.get_or_init(|| {
+        regex::Regex::new(r#"(?m)^\s*updates image "?([^\s"']+)"? tag ['"]?([^\s'"]+)['"]? to ['"]?([^\s'"]+)['"]?\s*$"#)
+            .expect("valid regex")
+    });
+    let arrow = ARROW.get_or_init(|| {
+        regex::Regex::new(r"(?m)^[\s*+-]*(\S+)\s+->\s+(\S+)\s*$").expect("valid regex")
+    });
+    let mut out: Vec<Bump> = Vec::new();
+    let mut push = |image: String, old: String, new: String| {
+        if old != new && !out.iter().any(|b| same_image(&b.image, &image)) {
+            out.push(Bump {
+                kind: VersionKind::Image,
+                image,
+                old,
+                new,
+                files: Vec::new(),
+                objects: Vec::new(),
+            });
+        }
+    };
+    for c in updater.captures_iter(body) {
+        push(c[1].to_string(), c[2].to_string(), c[3].to_string());
+    }
+    for c in arrow.captures_iter(body) {
+        let (Some(old), Some(new)) = (ImageRef::parse(&c[1]), ImageRef::parse(&c[2])) else {
+            continue;
+        };
+        let versioned = |r: &ImageRef| r.tag.is_some() || r.digest.is_some();
+        if same_image(&old.name, &new.name) && versioned(&old) && versioned(&new) {
+            let version = |r: &ImageRef| match (&r.tag, &r.digest) {
+                (Some(t), Some(d)) => format!("{t}@{d}"),
+                (Some(t), None) => t.clone(),
+                (None, Some(d)) => d.clone(),
+                (None, None) => String::new(),
+            };
+            push(new.name.clone(), version(&old), version(&new));
+        }
+    }
+    out
 }
 
 fn view<'a>(files: &'a [(&'a str, Arc<Vec<VersionSite>>)]) -> Vec<FileSites<'a>> {
@@ -310,6 +483,8 @@ mod tests {
                 email: String::new(),
             },
             subject: String::new(),
+            kind: VersionKind::Image,
+            apps: vec![],
             image: image.into(),
             old: old.into(),
             new: new.into(),

@@ -87,7 +87,9 @@ mod tests {
             objects: vec![],
         }]);
         let json = serde_json::to_string(&r).unwrap();
-        assert!(json.starts_with(r#"{"version":1,"detectedBy":"diff","bumps":[{"kind":"image","image":"app""#));
+        assert!(json.starts_with(
+            r#"{"version":1,"detectedBy":"diff","bumps":[{"kind":"image","image":"app""#
+        ));
         assert_eq!(Record::parse(&format!("{json}\n")), Some(r));
         assert_eq!(Record::parse("reviewed by alice"), None);
         assert_eq!(

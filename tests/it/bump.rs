@@ -95,7 +95,7 @@ fn no_match_exits_one_and_names_what_was_searched() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
-        err.contains("image ghcr.io/acme/api not found in 1 YAML file under ."),
+        err.contains("image ghcr.io/acme/api not found in 1 YAML file under the repository"),
         "{err}"
     );
     assert!(err.contains("images found: ghcr.io/acme/web"), "{err}");
