@@ -592,6 +592,41 @@ pub fn select(apps: &[App], repo: &RepoView, want: &Want<'_>) -> Selection {
     out
 }
 
+/// What [`select`] chooses in the working tree at `root`, with the files holding the sites to
+/// edit (hidden Image Updater files included) and the problems met listing the tree.
+pub fn select_in_worktree(
+    root: &std::path::Path,
+    remotes: &[String],
+    config: &crate::config::Config,
+    want: &Want<'_>,
+) -> (Selection, crate::manifest::FileSet, Vec<String>) {
+    let set = crate::manifest::FileSet::from_root(root);
+    let listing = super::load(
+        &set,
+        remotes,
+        config,
+        &super::Options {
+            changed: Some(Default::default()),
+            ..super::Options::default()
+        },
+    );
+    let view = RepoView::new(&set, remotes);
+    let selection = select(&listing.apps, &view, want);
+    let mut files: Vec<String> = selection.edit.iter().map(|(f, _)| f.clone()).collect();
+    files.sort();
+    files.dedup();
+    let problems = set
+        .problems
+        .iter()
+        .map(|p| format!("{}: {}", p.file, p.message))
+        .collect();
+    (
+        selection,
+        crate::manifest::FileSet::worktree_files(root, &files),
+        problems,
+    )
+}
+
 /// Orders versions as people read them: numeric parts as numbers (`1.10` after `1.9`, an
 /// optional `v` ignored), anything else as text.
 pub fn compare_versions(a: &str, b: &str) -> Ordering {

@@ -163,20 +163,10 @@ pub fn run(args: BumpArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
         .as_ref()
         .map(|r| apps::repo::remotes_of(&r.repo))
         .unwrap_or_default();
-    let set = FileSet::from_root(&root);
-    let listing = apps::load(
-        &set,
+    let (selection, edit_set, problems) = effective::select_in_worktree(
+        &root,
         &remotes,
         &config,
-        &apps::Options {
-            changed: Some(Default::default()),
-            ..apps::Options::default()
-        },
-    );
-    let view = apps::RepoView::new(&set, &remotes);
-    let selection = effective::select(
-        &listing.apps,
-        &view,
         &effective::Want {
             kind,
             name: &args.image,
@@ -184,10 +174,6 @@ pub fn run(args: BumpArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
             all_sources: args.all_sources,
         },
     );
-    let mut files: Vec<String> = selection.edit.iter().map(|(f, _)| f.clone()).collect();
-    files.sort();
-    files.dedup();
-    let edit_set = FileSet::worktree_files(&root, &files);
     let plan = bump::plan(
         &edit_set,
         &Target {
@@ -201,15 +187,12 @@ pub fn run(args: BumpArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
     )?;
     let mut err = anstream::stderr().lock();
     let mut warnings = plan.warnings.clone();
-    warnings.extend(
-        set.problems
-            .iter()
-            .map(|p| format!("{}: {}", p.file, p.message)),
-    );
+    warnings.extend(problems);
     for w in &warnings {
         writeln!(err, "warning: {w}")?;
     }
     if !selection.found {
+        let set = FileSet::from_root(&root);
         let mut all = bump::plan(
             &set,
             &Target {

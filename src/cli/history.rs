@@ -131,6 +131,8 @@ fn name_apps(entries: &mut [Entry]) {
     for e in entries {
         let mut names: Vec<String> = all
             .iter()
+            // Plain directories are not apps people name; the files say as much.
+            .filter(|a| a.controller != apps::Controller::Plain)
             .filter(|a| {
                 e.files.iter().any(|f| {
                     a.defined_file.as_deref() == Some(f.as_str())
@@ -175,13 +177,14 @@ fn write_text(entries: &[Entry], out: &mut impl Write) -> std::io::Result<()> {
         })
         .collect();
     let any_rollback = rows.iter().any(|r| !r[6].is_empty());
+    let any_apps = rows.iter().any(|r| !r[5].is_empty());
     let header = [
         "COMMIT",
         "DATE (UTC)",
         "AUTHOR",
         if kinds { "WHAT" } else { "IMAGE" },
         "CHANGE",
-        "APPS",
+        if any_apps { "APPS" } else { "" },
         if any_rollback { "ROLLBACK" } else { "" },
     ];
     let widths: Vec<usize> = (0..6)
@@ -196,6 +199,9 @@ fn write_text(entries: &[Entry], out: &mut impl Write) -> std::io::Result<()> {
     let line = |cells: [&str; 7]| {
         let mut s = String::new();
         for (i, cell) in cells.iter().enumerate().take(6) {
+            if i == 5 && !any_apps {
+                continue;
+            }
             s.push_str(cell);
             s.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
         }

@@ -272,6 +272,7 @@ fn refusal(e: RollbackError) -> anyhow::Error {
         matches!(
             e,
             RollbackError::Nothing(_)
+                | RollbackError::AlreadyRolledBack { .. }
                 | RollbackError::Conflict { .. }
                 | RollbackError::MovedOn { .. }
         )

@@ -169,10 +169,18 @@ pub(crate) fn command_error(args: &[&str], out: &Output) -> GitError {
         .join("; ");
     GitError::Command {
         command: args.first().copied().unwrap_or("").to_string(),
-        message: if message.is_empty() {
-            format!("exit status {}", out.status)
-        } else {
+        message: if !message.is_empty() {
             message
+        } else {
+            // Some refusals (`nothing to commit`) are printed on stdout.
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            match stdout.lines().map(str::trim).rfind(|l| !l.is_empty()) {
+                Some(line) => line.to_string(),
+                None => match out.status.code() {
+                    Some(code) => format!("git exited with status {code}"),
+                    None => "git was stopped by a signal".to_string(),
+                },
+            }
         },
     }
 }

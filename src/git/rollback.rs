@@ -46,6 +46,11 @@ pub enum RollbackError {
     /// There is no bump to roll back (or none matching).
     #[error("{0}")]
     Nothing(String),
+    /// Every change chosen was already rolled back by a later commit.
+    #[error(
+        "{commit} was already rolled back by {by}; nothing to do (kubectl gitops history shows it)"
+    )]
+    AlreadyRolledBack { commit: String, by: String },
     /// The commit cannot be reverted as a bump (a merge, the first commit, not on the branch).
     #[error("{0}")]
     NotRevertible(String),
@@ -291,6 +296,25 @@ pub fn plan_revert(
             changed.join(", ")
         )));
     }
+    // Rolling back twice would re-apply the bump (or fail with an empty commit).
+    let settled = history::history(repo, &history::Options::default())?;
+    let rolled_back_by = |b: &Bump| {
+        settled
+            .iter()
+            .find(|e| e.commit == sha && e.kind == b.kind && same_image(&e.image, &b.image))
+            .and_then(|e| e.rolled_back_by.clone())
+    };
+    if let Some(by) = chosen
+        .iter()
+        .map(rolled_back_by)
+        .collect::<Option<Vec<_>>>()
+        && let Some(by) = by.first()
+    {
+        return Err(RollbackError::AlreadyRolledBack {
+            commit: short(&sha).to_string(),
+            by: short(by).to_string(),
+        });
+    }
     let reverted = Reverted {
         commit: sha.clone(),
         subject: target
@@ -374,12 +398,20 @@ pub fn plan_switch(
     pin: bool,
     paths: &[String],
 ) -> Result<Plan, RollbackError> {
-    let inputs: Vec<PathBuf> = if paths.is_empty() {
-        vec![repo.workdir.clone()]
-    } else {
-        paths.iter().map(|p| repo.workdir.join(p)).collect()
-    };
-    let files = FileSet::from_paths(&inputs);
+    // The same places `bump` would write: what wins in each app that runs the image.
+    let config = crate::config::Config::load(&repo.workdir).unwrap_or_default();
+    let remotes = crate::apps::repo::remotes_of(&repo.repo);
+    let (selection, files, _) = crate::apps::effective::select_in_worktree(
+        &repo.workdir,
+        &remotes,
+        &config,
+        &crate::apps::effective::Want {
+            kind: VersionKind::Image,
+            name: image,
+            paths,
+            all_sources: false,
+        },
+    );
     let planned = bump::plan(
         &files,
         &Target {
@@ -388,7 +420,7 @@ pub fn plan_switch(
             version: to,
             expect: None,
             pin,
-            only: None,
+            only: Some(&selection.edit),
         },
     )?;
     if planned.changes.is_empty() {

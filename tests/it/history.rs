@@ -180,7 +180,7 @@ fn empty_history_says_so() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         stdout(&out),
-        "no image bumps found in the history of HEAD\n"
+        "no version changes found in the history of HEAD\n"
     );
 }
 
