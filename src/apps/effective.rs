@@ -440,10 +440,10 @@ pub fn select(apps: &[App], repo: &RepoView, want: &Want<'_>) -> Selection {
     };
     // Each app's sites of the name, with verdicts; loose files are apps of their own.
     let mut units: Vec<Unit> = Vec::new();
-    let mut covered: HashSet<String> = HashSet::new();
+    let mut covered: HashSet<(String, String)> = HashSet::new();
     for app in apps {
         let sites = app_sites(app, repo);
-        covered.extend(sites.iter().map(|s| s.file.clone()));
+        covered.extend(sites.iter().map(|s| (s.file.clone(), s.site.key.clone())));
         let verdicts = verdicts(&sites, want.kind, want.name);
         if verdicts.iter().any(Option::is_some) {
             let selected = want.paths.is_empty() || named(app);
@@ -452,15 +452,15 @@ pub fn select(apps: &[App], repo: &RepoView, want: &Want<'_>) -> Selection {
     }
     for entry in &repo.set.files {
         let file = entry.display.to_string();
-        if covered.contains(&file) {
-            continue;
-        }
         let Ok(text) = repo.read_text(&file) else {
             continue;
         };
+        // Sites no app reads (a file of objects no controller applies, objects beside a
+        // controller object in its file) stand on their own.
         let sites: Vec<AppSite> = sites::find(&file, &text)
             .0
             .into_iter()
+            .filter(|site| !covered.contains(&(file.clone(), site.key.clone())))
             .map(|site| AppSite {
                 file: file.clone(),
                 site,
@@ -610,8 +610,10 @@ pub fn select_in_worktree(
             ..super::Options::default()
         },
     );
+    let mut apps = listing.apps;
+    apps.extend(plain_builds(&set, &apps));
     let view = RepoView::new(&set, remotes);
-    let selection = select(&listing.apps, &view, want);
+    let selection = select(&apps, &view, want);
     let mut files: Vec<String> = selection.edit.iter().map(|(f, _)| f.clone()).collect();
     files.sort();
     files.dedup();
@@ -625,6 +627,51 @@ pub fn select_in_worktree(
         crate::manifest::FileSet::worktree_files(root, &files),
         problems,
     )
+}
+
+/// The kustomize and Helm directories no controller app builds and no kustomization builds
+/// on, as the plain apps a full listing has (without rendering them); loose files are taken
+/// one by one by [`select`].
+fn plain_builds(set: &crate::manifest::FileSet, apps: &[App]) -> Vec<App> {
+    use crate::manifest::load::render_roots;
+    use crate::manifest::render::Renderer;
+    let included = crate::manifest::kustomize::included(set);
+    let claimed = |dir: &str| {
+        apps.iter()
+            .any(|a| a.rendered() && a.inputs.iter().any(|i| under(dir, i)))
+    };
+    let mut out = Vec::new();
+    for (dir, root) in render_roots(&set.files) {
+        if included.contains(&dir) || claimed(&dir) {
+            continue;
+        }
+        let recipe = match root.renderer {
+            Renderer::Kustomize => Recipe::Kustomize {
+                dir: dir.clone(),
+                overlay: super::Overlay::default(),
+            },
+            Renderer::Helm => Recipe::Helm(super::HelmChart {
+                chart: super::ChartSource::Local(dir.clone()),
+                release: dir.rsplit('/').next().unwrap_or("release").to_string(),
+                namespace: None,
+                values_files: Vec::new(),
+                values: Vec::new(),
+                parameters: Vec::new(),
+                skip_crds: false,
+                post_render: super::Overlay::default(),
+            }),
+        };
+        let mut app = App::new(Controller::Plain, "Kustomize", recipe);
+        app.name = if dir.is_empty() {
+            ".".into()
+        } else {
+            dir.clone()
+        };
+        app.inputs.insert(dir.clone());
+        app.path = Some(dir);
+        out.push(app);
+    }
+    out
 }
 
 /// Orders versions as people read them: numeric parts as numbers (`1.10` after `1.9`, an

@@ -895,8 +895,17 @@ struct BlockLine {
 /// Maps the lines of a literal block scalar's text to their bytes in the file, checking that
 /// each line is there as written (else the block is not a plain copy and `None` is returned).
 fn block_lines(body: &str, node: &Node, inner: &str) -> Option<Vec<BlockLine>> {
-    let header_end = node.start.offset + body.get(node.start.offset..)?.find('\n')? + 1;
-    let mut file_at = header_end;
+    // The node starts at its first content line (or, for some parsers, at the `|` header).
+    let (mut file_at, first_line) = if body.as_bytes().get(node.start.offset) == Some(&b'|') {
+        let header_end = node.start.offset + body.get(node.start.offset..)?.find('\n')? + 1;
+        (header_end, node.start.line + 1)
+    } else {
+        let line_start = body
+            .get(..node.start.offset)?
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        (line_start, node.start.line)
+    };
     let mut inner_at = 0;
     let mut indent: Option<usize> = None;
     let mut out = Vec::new();
@@ -918,7 +927,7 @@ fn block_lines(body: &str, node: &Node, inner: &str) -> Option<Vec<BlockLine>> {
             out.push(BlockLine {
                 inner: inner_at,
                 file: file_at + ind,
-                line: node.start.line + 1 + k as u32,
+                line: first_line + k as u32,
             });
         }
         inner_at += line.len();
@@ -1086,5 +1095,67 @@ mod tests {
             keys,
             vec!["Deployment/w#containers/a", "Deployment/w#containers/a~2"]
         );
+    }
+
+    #[test]
+    fn finds_images_in_patches_inline_and_in_files() {
+        let k = "resources:\n- ../base\npatches:\n- target: {kind: Deployment, name: web}\n  patch: |-\n    - op: replace\n      path: /spec/template/spec/containers/0/image\n      value: ghcr.io/acme/web:1.1\n- patch: |\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: web}\n    spec:\n      template:\n        spec:\n          containers:\n          - {name: proxy, image: \"proxy:0.5\"}\n";
+        let (sites, _) = find("prod/kustomization.yaml", k);
+        let got: Vec<_> = sites
+            .iter()
+            .map(|s| (s.name.as_str(), s.version(), s.line, s.scope.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("ghcr.io/acme/web", "1.1".to_string(), 8, Scope::Image),
+                (
+                    "proxy",
+                    "0.5".to_string(),
+                    17,
+                    Scope::Container("Deployment/web#containers/proxy".into())
+                ),
+            ]
+        );
+        // The byte ranges are those of the file, so bump can edit in place.
+        let Form::Reference(at) = &sites[1].form else {
+            panic!("reference")
+        };
+        assert_eq!(&k[at.start..at.end], "\"proxy:0.5\"");
+        let ops = "- op: add\n  path: /spec/template/spec/containers/-\n  value: {name: log, image: fluent/fluent-bit:3.0}\n";
+        let (sites, _) = find("patch.yaml", ops);
+        assert_eq!(sites[0].name, "fluent/fluent-bit");
+        assert_eq!(
+            sites[0].holder,
+            "patch /spec/template/spec/containers/- container log"
+        );
+    }
+
+    #[test]
+    fn finds_chart_versions_source_refs_and_argocd_parameters() {
+        let text = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: podinfo, namespace: flux-system}\nspec:\n  url: https://github.com/stefanprodan/podinfo\n  ref: {branch: main, tag: 6.0.0}\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: podinfo}\nspec:\n  chart:\n    spec: {chart: podinfo, version: 6.1.0}\n  values:\n    image: ghcr.io/o/app:1.0\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: web}\nspec:\n  sources:\n  - {repoURL: https://charts.example.com, chart: web, targetRevision: 2.0.0, helm: {parameters: [{name: image.repository, value: ghcr.io/o/web}, {name: image.tag, value: 3.1.0}]}}\n  - {repoURL: https://github.com/o/cfg, targetRevision: v1.4.0}\n";
+        let (sites, error) = find("apps.yaml", text);
+        assert!(error.is_none());
+        let got: Vec<_> = sites
+            .iter()
+            .map(|s| (s.kind, s.name.as_str(), s.version()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (VersionKind::Source, "podinfo", "6.0.0".to_string()),
+                (VersionKind::Chart, "podinfo", "6.1.0".to_string()),
+                (VersionKind::Image, "ghcr.io/o/app", "1.0".to_string()),
+                (VersionKind::Chart, "web", "2.0.0".to_string()),
+                (VersionKind::Image, "ghcr.io/o/web", "3.1.0".to_string()),
+                (VersionKind::Source, "web", "v1.4.0".to_string()),
+            ]
+        );
+        assert!(sites[0].matches("flux-system/podinfo"));
+        assert!(!sites[0].matches("other"));
+        // `image: repo:tag` strings are values only where values are.
+        let compose = "services:\n  web:\n    image: nginx:1.2\n";
+        assert!(find("docker-compose.yaml", compose).0.is_empty());
+        assert_eq!(find("values-prod.yaml", compose).0.len(), 1);
     }
 }

@@ -19,3 +19,4 @@ mod report_formats;
 mod rollback;
 mod validate;
 mod version;
+mod versions;
