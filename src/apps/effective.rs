@@ -429,18 +429,24 @@ pub struct Want<'a> {
 /// never a site shared with an app outside `--path`.
 pub fn select(apps: &[App], repo: &RepoView, want: &Want<'_>) -> Selection {
     let mut out = Selection::default();
-    let named = |app: &App| -> bool {
-        want.paths.iter().any(|p| {
-            let p = p.as_str();
-            app.path
-                .as_deref()
-                .is_some_and(|path| under(path, p) || under(p, path))
-                || app.defined_file.as_deref().is_some_and(|f| under(f, p))
-        })
+    let names = |app: &App, p: &str| -> bool {
+        app.path
+            .as_deref()
+            .is_some_and(|path| under(path, p) || under(p, path))
+            || app.defined_file.as_deref().is_some_and(|f| under(f, p))
     };
+    // A path inside no app (a base that overlays share) names the files under it: their
+    // places are edited as they are, whatever overrides them.
+    let (app_paths, direct): (Vec<&String>, Vec<&String>) = want
+        .paths
+        .iter()
+        .partition(|p| apps.iter().any(|a| names(a, p)));
+    let named = |app: &App| app_paths.iter().any(|p| names(app, p));
+    let in_direct = |file: &str| direct.iter().any(|p| under(file, p));
     // Each app's sites of the name, with verdicts; loose files are apps of their own.
     let mut units: Vec<Unit> = Vec::new();
     let mut covered: HashSet<(String, String)> = HashSet::new();
+    let mut direct_units: HashSet<usize> = HashSet::new();
     for app in apps {
         let sites = app_sites(app, repo);
         covered.extend(sites.iter().map(|s| (s.file.clone(), s.site.key.clone())));
@@ -460,7 +466,7 @@ pub fn select(apps: &[App], repo: &RepoView, want: &Want<'_>) -> Selection {
         let sites: Vec<AppSite> = sites::find(&file, &text)
             .0
             .into_iter()
-            .filter(|site| !covered.contains(&(file.clone(), site.key.clone())))
+            .filter(|site| in_direct(&file) || !covered.contains(&(file.clone(), site.key.clone())))
             .map(|site| AppSite {
                 file: file.clone(),
                 site,
@@ -475,6 +481,9 @@ pub fn select(apps: &[App], repo: &RepoView, want: &Want<'_>) -> Selection {
         if verdicts.iter().any(Option::is_some) {
             let selected = want.paths.is_empty() || want.paths.iter().any(|p| under(&file, p));
             units.push((file.clone(), selected, sites, verdicts));
+            if in_direct(&file) {
+                direct_units.insert(units.len() - 1);
+            }
         }
     }
     out.found = !units.is_empty();
@@ -488,10 +497,12 @@ pub fn select(apps: &[App], repo: &RepoView, want: &Want<'_>) -> Selection {
             .max_by_key(|(_, s)| s.rank)
             .map(|(i, s)| (i, s.site.version()))
     };
+    // Only versions that order (not ranges, branches or `latest`) can be older than others.
     let newest = units
         .iter()
         .filter(|u| u.1)
         .filter_map(|u| deployed(&u.2, &u.3).map(|(_, v)| v))
+        .filter(|v| is_plain_version(v))
         .max_by(|a, b| compare_versions(a, b));
     let key_of = |s: &AppSite| (s.file.clone(), s.site.key.clone());
     let kept = |s: &AppSite, app: &str, reason: KeptReason| Kept {
@@ -510,6 +521,7 @@ pub fn select(apps: &[App], repo: &RepoView, want: &Want<'_>) -> Selection {
         let pinned = want.paths.is_empty()
             && deployed(sites, verdicts).is_some_and(|(i, v)| {
                 sites[i].rank.is_override()
+                    && is_plain_version(&v)
                     && newest
                         .as_ref()
                         .is_some_and(|n| compare_versions(&v, n) == Ordering::Less)
@@ -555,7 +567,10 @@ pub fn select(apps: &[App], repo: &RepoView, want: &Want<'_>) -> Selection {
                 }
                 continue;
             }
-            if let Some(others) = held.get(&key).filter(|_| !want.paths.is_empty()) {
+            if let Some(others) = held
+                .get(&key)
+                .filter(|_| !want.paths.is_empty() && !direct_units.contains(&u))
+            {
                 out.kept.push(kept(
                     s,
                     name,
@@ -674,6 +689,17 @@ fn plain_builds(set: &crate::manifest::FileSet, apps: &[App]) -> Vec<App> {
     out
 }
 
+/// `1.2.3`, `v1.2`, `1.2.3-rc.1`, `8.0`: a version that orders, unlike a range, a branch or
+/// `latest`.
+fn is_plain_version(v: &str) -> bool {
+    let v = v.strip_prefix('v').unwrap_or(v);
+    let core = v.split(['-', '+']).next().unwrap_or("");
+    !core.is_empty()
+        && core
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Orders versions as people read them: numeric parts as numbers (`1.10` after `1.9`, an
 /// optional `v` ignored), anything else as text.
 pub fn compare_versions(a: &str, b: &str) -> Ordering {
@@ -696,4 +722,132 @@ pub fn compare_versions(a: &str, b: &str) -> Ordering {
         }
     }
     pa.len().cmp(&pb.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::FileSet;
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (path, text) in files {
+            let full = dir.path().join(path);
+            std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
+            std::fs::write(full, text).expect("write");
+        }
+        dir
+    }
+
+    const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: web, image: \"app:1.0\"}\n      - {name: log, image: \"app:1.0\"}\n";
+
+    /// (file, holder, verdict) of every site of `name` in the app built from `dir`.
+    fn judged(dir: &tempfile::TempDir, app_dir: &str, name: &str) -> Vec<(String, String, String)> {
+        let set = FileSet::from_root(dir.path());
+        let view = RepoView::new(&set, &[]);
+        let mut app = App::new(
+            Controller::Plain,
+            "Kustomize",
+            Recipe::Kustomize {
+                dir: app_dir.into(),
+                overlay: Default::default(),
+            },
+        );
+        app.path = Some(app_dir.into());
+        let sites = app_sites(&app, &view);
+        let verdicts = verdicts(&sites, VersionKind::Image, name);
+        sites
+            .iter()
+            .zip(verdicts)
+            .filter_map(|(s, v)| {
+                let v = match v? {
+                    Verdict::Wins => "wins".to_string(),
+                    Verdict::ShadowedBy(i) => format!("shadowed by {}", sites[i].file),
+                };
+                Some((s.file.clone(), s.site.holder.clone(), v))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_overlay_images_entry_shadows_every_container_of_the_base() {
+        let dir = tree(&[
+            ("base/deployment.yaml", DEPLOYMENT),
+            ("base/kustomization.yaml", "resources:\n- deployment.yaml\n"),
+            (
+                "prod/kustomization.yaml",
+                "resources:\n- ../base\nimages:\n- {name: app, newTag: \"2.0\"}\n",
+            ),
+        ]);
+        assert_eq!(
+            judged(&dir, "prod", "app"),
+            vec![
+                (
+                    "prod/kustomization.yaml".into(),
+                    "images[app]".into(),
+                    "wins".into()
+                ),
+                (
+                    "base/deployment.yaml".into(),
+                    "Deployment/web container web".into(),
+                    "shadowed by prod/kustomization.yaml".into()
+                ),
+                (
+                    "base/deployment.yaml".into(),
+                    "Deployment/web container log".into(),
+                    "shadowed by prod/kustomization.yaml".into()
+                ),
+            ]
+        );
+        // An entry that renames the image and sets no version shadows nothing.
+        let dir = tree(&[
+            ("base/deployment.yaml", DEPLOYMENT),
+            ("base/kustomization.yaml", "resources:\n- deployment.yaml\n"),
+            (
+                "prod/kustomization.yaml",
+                "resources:\n- ../base\nimages:\n- {name: app, newName: app}\n",
+            ),
+        ]);
+        assert!(
+            judged(&dir, "prod", "app")
+                .iter()
+                .filter(|s| s.0.starts_with("base/"))
+                .all(|s| s.2 == "wins")
+        );
+    }
+
+    #[test]
+    fn a_strategic_merge_patch_shadows_only_its_container() {
+        let patch = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: prod}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: log, image: \"app:1.1\"}\n";
+        let dir = tree(&[
+            ("base/deployment.yaml", DEPLOYMENT),
+            ("base/kustomization.yaml", "resources:\n- deployment.yaml\n"),
+            (
+                "prod/kustomization.yaml",
+                "resources:\n- ../base\npatches:\n- path: log.yaml\n",
+            ),
+            ("prod/log.yaml", patch),
+        ]);
+        let got = judged(&dir, "prod", "app");
+        assert!(got.contains(&(
+            "base/deployment.yaml".into(),
+            "Deployment/web container web".into(),
+            "wins".into()
+        )));
+        assert!(got.contains(&(
+            "base/deployment.yaml".into(),
+            "Deployment/web container log".into(),
+            "shadowed by prod/log.yaml".into()
+        )));
+    }
+
+    #[test]
+    fn versions_order_as_people_read_them() {
+        assert_eq!(compare_versions("1.10", "1.9"), Ordering::Greater);
+        assert_eq!(compare_versions("v2.0.0", "1.99"), Ordering::Greater);
+        assert_eq!(compare_versions("1.2", "1.2"), Ordering::Equal);
+        assert!(is_plain_version("v1.2.3-rc.1"));
+        assert!(!is_plain_version(">=1.0.0"));
+        assert!(!is_plain_version("latest"));
+    }
 }

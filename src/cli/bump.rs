@@ -67,7 +67,8 @@ pub struct BumpArgs {
     #[arg(long)]
     pub source: bool,
     /// Only the apps under (or around) this path, and loose files under it (repeatable;
-    /// default: every app). Naming an app this way also bumps an older version it pins.
+    /// default: every app). Naming an app this way also bumps an older version it pins; a path
+    /// inside no app (a base overlays share) edits the places under it as they are.
     #[arg(long = "path", value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
     pub paths: Vec<PathBuf>,
     /// Also edit places an override shadows (a base tag under an overlay's `images:`).
@@ -415,7 +416,8 @@ fn no_match(kind: VersionKind, image: &str, paths: &[PathBuf], plan: &bump::Plan
         message.push_str(&format!("; did you mean {}?", similar.join(" or ")));
     } else if !seen.is_empty() {
         message.push_str(&format!(
-            "; images found: {}",
+            "; {}s found: {}",
+            kind.as_str(),
             list_some(&seen, IMAGES_LISTED)
         ));
     }

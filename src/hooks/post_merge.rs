@@ -40,7 +40,7 @@ pub fn record(repo: &Repo, squash: bool) -> Result<Recorded, GitError> {
     let found = history::commit_bumps(repo, &commits, &mut SiteCache::default())?;
     let mut out = Recorded::default();
     for (commit, (source, bumps)) in commits.iter().zip(found) {
-        if source != Source::Diff || bumps.is_empty() {
+        if !matches!(source, Source::Diff | Source::Message) || bumps.is_empty() {
             continue;
         }
         let id = git2::Oid::from_str(&commit.id).map_err(lib("git printed an invalid sha"))?;

@@ -557,16 +557,25 @@ impl Finder<'_> {
     }
 
     /// A Flux HelmRelease: the chart version, and its post-renderers' images and patches.
+    /// An overlay's patch often sets only the version; it is the chart of the release of
+    /// that name, so the release name answers for it too.
     fn helm_release(&mut self, root: &Node, owner: &str) {
-        if let Some(chart) = root
+        let release = root.path(&["metadata", "name"]).and_then(Node::scalar_text);
+        let chart = root
             .path(&["spec", "chart", "spec", "chart"])
-            .and_then(Node::scalar_text)
-        {
+            .and_then(Node::scalar_text);
+        if let Some(name) = chart.or(release) {
+            let namespace = root
+                .path(&["metadata", "namespace"])
+                .and_then(Node::scalar_text);
+            let qualified = namespace.zip(release).map(|(ns, r)| format!("{ns}/{r}"));
+            let mut aliases: Vec<&str> = release.into_iter().collect();
+            aliases.extend(qualified.as_deref());
             let at = root.path(&["spec", "chart", "spec", "version"]);
             self.artifact(
                 VersionKind::Chart,
-                chart,
-                &[],
+                name,
+                &aliases,
                 at,
                 owner,
                 "chart.spec.version",
@@ -832,7 +841,9 @@ impl Finder<'_> {
             return;
         }
         let registry = self.field(entries, "registry");
-        let tag = self.field(entries, "tag");
+        // `tag: ""` (the chart's appVersion) sets no version but is the field to write.
+        let tag_field = find_entry(entries, "tag").and_then(|e| self.scalar(&e.value));
+        let tag = tag_field.clone().filter(|t| !t.text.is_empty());
         let digest_entry = find_entry(entries, "digest");
         let digest = self.field(entries, "digest");
         let name = match &registry {
@@ -853,7 +864,7 @@ impl Finder<'_> {
             line: repository.line,
             ends,
             form: Form::Fields(Fields {
-                tag,
+                tag: tag_field,
                 digest,
                 tag_key: "tag",
                 digest_supported: digest_entry.is_some(),
