@@ -238,6 +238,15 @@ struct Finder<'a> {
     sites: Vec<VersionSite>,
 }
 
+/// What YAML embedded in a string holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Embedded {
+    /// A kustomize patch: strategic-merge objects or JSON 6902 ops.
+    Patch,
+    /// Helm values (a ConfigMap or Secret that a HelmRelease's `valuesFrom` reads).
+    Values,
+}
+
 /// Where in a document Helm values start, for documents that carry values.
 const VALUES_ROOTS: &[&[&str]] = &[
     // Flux HelmRelease
@@ -291,6 +300,17 @@ impl Finder<'_> {
                     if let Some(spec) = root.get("spec") {
                         let name = root.path(&["metadata", "name"]).and_then(Node::scalar_text);
                         self.argocd_sources(spec, name.unwrap_or(""), &owner());
+                    }
+                }
+                // Values files kept in a ConfigMap for a HelmRelease's `valuesFrom`
+                // (`valuesKey` defaults to `values.yaml`).
+                ("v1", "ConfigMap") => {
+                    let owner = owner();
+                    for entry in root.get("data").and_then(Node::as_map).unwrap_or_default() {
+                        if entry.key.ends_with(".yaml") || entry.key.ends_with(".yml") {
+                            let prefix = format!("{owner}data[{}] ", entry.key);
+                            self.embedded(&entry.value, &prefix, Embedded::Values);
+                        }
                     }
                 }
                 ("argoproj.io", "ApplicationSet") => {
@@ -706,41 +726,48 @@ impl Finder<'_> {
                 .enumerate()
             {
                 if let Some(patch) = p.get("patch") {
-                    self.embedded(patch, &format!("{owner}{key}[{i}] "));
+                    self.embedded(patch, &format!("{owner}{key}[{i}] "), Embedded::Patch);
                 }
             }
         }
         let merges = spec.get("patchesStrategicMerge").and_then(Node::as_seq);
         for (i, p) in merges.unwrap_or_default().iter().enumerate() {
             if p.scalar_text().is_some_and(|t| t.contains('\n')) {
-                self.embedded(p, &format!("{owner}patchesStrategicMerge[{i}] "));
+                self.embedded(
+                    p,
+                    &format!("{owner}patchesStrategicMerge[{i}] "),
+                    Embedded::Patch,
+                );
             }
         }
     }
 
     /// The sites of YAML embedded in a literal block scalar, at their bytes in this file.
-    fn embedded(&mut self, node: &Node, prefix: &str) {
+    fn embedded(&mut self, node: &Node, prefix: &str, embedded: Embedded) {
         if node.aliased || node.style != Some(ScalarStyle::Literal) {
             return;
         }
         let Some(inner) = node.scalar_text() else {
             return;
         };
-        let Some(lines) = block_lines(self.body, node, inner) else {
+        let Some((lines, first_line)) = block_lines(self.body, node, inner) else {
             return;
         };
         let stream = yaml::parse_stream(inner);
         let mut finder = Finder {
             body: inner,
             base: 0,
-            values_file: false,
+            values_file: embedded == Embedded::Values,
             sites: Vec::new(),
         };
         for doc in &stream.documents {
             let Some(root) = &doc.root else { continue };
-            match root.as_seq().filter(|ops| is_json6902(ops)) {
-                Some(ops) => finder.json6902(ops, ""),
-                None => finder.containers(root, doc.index),
+            match (embedded, root.as_seq().filter(|ops| is_json6902(ops))) {
+                (Embedded::Values, _) => {
+                    finder.values(root, &mut vec![format!("doc{}", doc.index)])
+                }
+                (Embedded::Patch, Some(ops)) => finder.json6902(ops, ""),
+                (Embedded::Patch, None) => finder.containers(root, doc.index),
             }
         }
         let to_file = |offset: usize| -> (usize, u32) {
@@ -758,11 +785,7 @@ impl Finder<'_> {
                 at.line = line;
             }
             site.ends = site.ends.iter().map(|e| to_file(*e).0).collect();
-            site.line = to_file(match &site.form {
-                Form::Reference(at) | Form::Version(at) => at.start,
-                Form::Fields(f) => f.after.start,
-            })
-            .1;
+            site.line = first_line + site.line - 1;
             site.key = format!("{prefix}{}", site.key);
             site.holder = format!("{prefix}{}", site.holder);
             self.sites.push(site);
@@ -905,7 +928,8 @@ struct BlockLine {
 
 /// Maps the lines of a literal block scalar's text to their bytes in the file, checking that
 /// each line is there as written (else the block is not a plain copy and `None` is returned).
-fn block_lines(body: &str, node: &Node, inner: &str) -> Option<Vec<BlockLine>> {
+/// Also returns the file line of the text's first line.
+fn block_lines(body: &str, node: &Node, inner: &str) -> Option<(Vec<BlockLine>, u32)> {
     // The node starts at its first content line (or, for some parsers, at the `|` header).
     let (mut file_at, first_line) = if body.as_bytes().get(node.start.offset) == Some(&b'|') {
         let header_end = node.start.offset + body.get(node.start.offset..)?.find('\n')? + 1;
@@ -944,7 +968,7 @@ fn block_lines(body: &str, node: &Node, inner: &str) -> Option<Vec<BlockLine>> {
         inner_at += line.len();
         file_at += file_line_len + 1;
     }
-    Some(out)
+    Some((out, first_line))
 }
 
 fn find_entry<'a>(entries: &'a [Entry], key: &str) -> Option<&'a Entry> {
@@ -1168,5 +1192,27 @@ mod tests {
         let compose = "services:\n  web:\n    image: nginx:1.2\n";
         assert!(find("docker-compose.yaml", compose).0.is_empty());
         assert_eq!(find("values-prod.yaml", compose).0.len(), 1);
+    }
+
+    #[test]
+    fn finds_values_kept_in_configmaps() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: podinfo-values, namespace: apps}\ndata:\n  values.yaml: |\n    image:\n      repository: ghcr.io/stefanprodan/podinfo\n      tag: 6.5.0\n    redis: {image: \"redis:7.2\"}\n  other: |\n    image: {repository: not/values, tag: \"1\"}\n";
+        let (sites, _) = find("apps/values.yaml", text);
+        let got: Vec<_> = sites
+            .iter()
+            .map(|s| (s.name.as_str(), s.version(), s.line))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("ghcr.io/stefanprodan/podinfo", "6.5.0".to_string(), 7),
+                ("redis", "7.2".to_string(), 9),
+            ]
+        );
+        let Form::Fields(f) = &sites[0].form else {
+            panic!("fields")
+        };
+        let tag = f.tag.as_ref().expect("tag");
+        assert_eq!(&text[tag.start..tag.end], "6.5.0");
     }
 }
