@@ -670,13 +670,20 @@ fn plan_partial(
             versions.join(", ")
         )));
     };
-    let old = Version::parse(&bump.old).map_err(|_| {
-        RollbackError::NotRevertible(format!(
-            "{} set {image} where no version was set before ({}); switch the tag instead: kubectl gitops rollback --image {image} --to TAG",
-            short(sha),
-            bump.old
-        ))
-    })?;
+    let old = match bump.kind {
+        VersionKind::Image => Version::parse(&bump.old).map_err(|_| {
+            RollbackError::NotRevertible(format!(
+                "{} set {image} where no version was set before ({}); switch the tag instead: kubectl gitops rollback --image {image} --to TAG",
+                short(sha),
+                bump.old
+            ))
+        })?,
+        // Chart versions and source refs are written back as they were (ranges included).
+        VersionKind::Chart | VersionKind::Source => Version {
+            tag: Some(bump.old.clone()),
+            digest: None,
+        },
+    };
     let inputs: Vec<PathBuf> = bump
         .files
         .iter()
@@ -687,7 +694,7 @@ fn plan_partial(
     let planned = bump::plan(
         &files,
         &Target {
-            kind: VersionKind::Image,
+            kind: bump.kind,
             image,
             version: &old,
             expect: Some(&bump.new),

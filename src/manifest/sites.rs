@@ -190,10 +190,13 @@ impl VersionSite {
 /// The version sites of one file, and the YAML error that stopped reading it, if any (sites
 /// before the error are still returned).
 pub fn find(path: &str, text: &str) -> (Vec<VersionSite>, Option<YamlError>) {
-    // Every shape has one of these words in it; most files have none.
-    if !["mage", "ersion", "ref:", "Revision"]
-        .iter()
-        .any(|w| text.contains(w))
+    // Every shape has one of these words in it (images; chart versions beside a `chart:`;
+    // source refs; Argo CD revisions); most files have none.
+    let charts = text.contains("chart") && text.contains("version:");
+    if !(charts
+        || ["mage", "ref:", "Revision"]
+            .iter()
+            .any(|w| text.contains(w)))
     {
         return (Vec::new(), None);
     }
