@@ -175,17 +175,15 @@ pub fn run(args: BumpArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
             all_sources: args.all_sources,
         },
     );
-    let plan = bump::plan(
-        &edit_set,
-        &Target {
-            kind,
-            image: &args.image,
-            version: &version,
-            expect: None,
-            pin: false,
-            only: Some(&selection.edit),
-        },
-    )?;
+    let target = |only| Target {
+        kind,
+        image: &args.image,
+        version: &version,
+        expect: None,
+        pin: false,
+        only,
+    };
+    let plan = bump::plan(&edit_set, &target(Some(&selection.edit)))?;
     let mut err = anstream::stderr().lock();
     let mut warnings = plan.warnings.clone();
     warnings.extend(problems);
@@ -194,22 +192,21 @@ pub fn run(args: BumpArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
     }
     if !selection.found {
         let set = FileSet::from_root(&root);
-        let mut all = bump::plan(
-            &set,
-            &Target {
-                kind,
-                image: &args.image,
-                version: &version,
-                expect: None,
-                pin: false,
-                only: None,
-            },
-        )?;
+        // Every name of the kind in the tree, for the suggestions.
+        let mut all = bump::plan(&set, &target(None))?;
         all.searched = set.files.len();
         return Err(no_match(kind, &args.image, &args.paths, &all).into());
     }
     for k in &selection.kept {
         writeln!(err, "note: {}", describe_kept(k))?;
+    }
+    // A field with a Flux setter comment belongs to image automation, which may move it again.
+    for s in &plan.setters {
+        let (at, policy) = s.split_once(' ').unwrap_or((s, "?"));
+        writeln!(
+            err,
+            "note: {at}: Flux image automation sets this field (image policy {policy}); it may change it again"
+        )?;
     }
     if plan.changes.is_empty() && plan.unchanged.is_empty() {
         return Err(ExitError {

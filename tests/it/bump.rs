@@ -200,6 +200,14 @@ fn helm_values_and_json_output() {
     assert_eq!(json["changes"][0]["holder"], "values image");
     assert_eq!(json["commit"], serde_json::Value::Null);
     assert_eq!(json["dryRun"], false);
+    // The field belongs to Flux image automation, which may move it again: said on stderr.
+    assert!(
+        stderr(&out).contains(
+            "charts/web/values.yaml:3: Flux image automation sets this field (image policy flux-system:web:tag)"
+        ),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
