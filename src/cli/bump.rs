@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::{ExitError, GlobalArgs, Outcome, short_digests};
 use crate::apps::effective::{Kept, KeptReason, Selection};
 use crate::apps::{self, effective};
-use crate::git::{self, Repo, trailer};
+use crate::git::{self, Repo, guard, trailer};
 use crate::manifest::bump::{self, Change, Target, Version};
 use crate::manifest::sites::VersionKind;
 use crate::manifest::tree::Location;
@@ -149,6 +149,16 @@ pub fn run(args: BumpArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
     } else {
         Repo::open().ok()
     };
+    // A committing bump holds the clone from planning to commit, and checks first that a
+    // commit can go on the branch.
+    let _lock = match (&repo, commit) {
+        (Some(repo), true) => {
+            let lock = guard::lock(repo)?;
+            guard::preflight(repo, "commit the bump")?;
+            Some(lock)
+        }
+        _ => None,
+    };
     let root = match &repo {
         Some(r) => r.workdir.clone(),
         None => cwd.clone(),
@@ -226,26 +236,45 @@ pub fn run(args: BumpArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
         .map(|e| bump::unified_diff(&e.entry.display, &e.before, &e.after))
         .collect();
     let mut committed = None;
-    if !args.dry_run && !plan.edits.is_empty() {
-        let repo_paths = match (&repo, commit) {
-            (Some(repo), true) => Some(check_clean(repo, &plan)?),
-            _ => None,
-        };
-        write_edits(&plan)?;
-        if let (Some(repo), Some(repo_paths)) = (&repo, repo_paths) {
+    if let (Some(repo), true) = (&repo, commit) {
+        if plan.edits.is_empty() {
+            // Already at the version on disk: say so only if that is also what is committed.
+            let files: Vec<String> = plan.unchanged.iter().map(|c| c.file.to_string()).collect();
+            guard::check_pristine(repo, &files).context(format!(
+                "{} is at {version} in the working tree only; commit that yourself",
+                args.image
+            ))?;
+        } else {
+            let paths: Vec<String> = plan
+                .edits
+                .iter()
+                .map(|e| e.entry.display.to_string())
+                .collect();
+            guard::check_pristine(repo, &paths)?;
+            let snapshot = guard::Snapshot::take(repo, &paths)?;
             let message = args
                 .message
                 .clone()
                 .unwrap_or_else(|| format!("Bump {} to {version}", args.image));
-            match git::commit::commit(repo, &repo_paths, &message, &trailers(kind, &plan), true) {
+            let done = write_edits(&plan).and_then(|()| {
+                git::commit::commit(repo, &paths, &message, &trailers(kind, &plan), true)
+                    .map_err(anyhow::Error::new)
+            });
+            match done {
                 Ok(sha) => committed = Some(sha),
                 Err(e) => {
-                    undo(repo, &plan, &repo_paths);
-                    return Err(anyhow::Error::new(e)
-                        .context("the bump was not committed; the files are as they were"));
+                    let restored = snapshot.restore(repo).is_ok() && snapshot.is_intact(repo);
+                    let context = if restored {
+                        "the bump was not committed; the files and the index are as they were"
+                    } else {
+                        "the bump was not committed, and the files could not all be put back; check git status"
+                    };
+                    return Err(e.context(context));
                 }
             }
         }
+    } else if !args.dry_run && !plan.edits.is_empty() {
+        write_edits(&plan)?;
     }
 
     let changes = with_apps(&plan.changes, &selection);
@@ -452,31 +481,6 @@ fn list_some(items: &[&str], max: usize) -> String {
     }
 }
 
-/// The repo-relative paths of the files to edit, after checking none has uncommitted
-/// changes (they would end up in the bump commit).
-fn check_clean(repo: &Repo, plan: &bump::Plan) -> anyhow::Result<Vec<String>> {
-    let mut rel = Vec::new();
-    for e in &plan.edits {
-        rel.push(repo.relative(Path::new(&*e.entry.display))?);
-    }
-    let mut args = vec!["status", "--porcelain=v1", "--"];
-    let specs: Vec<String> = rel.iter().map(|p| format!(":(top,literal){p}")).collect();
-    args.extend(specs.iter().map(String::as_str));
-    let status = repo.run(&args)?;
-    let dirty: BTreeSet<&str> = status
-        .lines()
-        .filter(|l| !l.starts_with("??"))
-        .filter_map(|l| l.get(3..))
-        .collect();
-    if !dirty.is_empty() {
-        anyhow::bail!(
-            "uncommitted changes in {}; commit or stash them first (git stash), so the bump commit holds only the bump",
-            dirty.into_iter().collect::<Vec<_>>().join(", ")
-        );
-    }
-    Ok(rel)
-}
-
 fn write_edits(plan: &bump::Plan) -> anyhow::Result<()> {
     for e in &plan.edits {
         let Location::Disk(path) = &e.entry.location else {
@@ -486,22 +490,6 @@ fn write_edits(plan: &bump::Plan) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write {}", e.entry.display))?;
     }
     Ok(())
-}
-
-/// Puts the files and their index entries back after a failed commit (they were clean).
-fn undo(repo: &Repo, plan: &bump::Plan, repo_paths: &[String]) {
-    for e in &plan.edits {
-        if let Location::Disk(path) = &e.entry.location {
-            let _ = std::fs::write(path, &e.before);
-        }
-    }
-    let mut args = vec!["reset", "-q", "--"];
-    let specs: Vec<String> = repo_paths
-        .iter()
-        .map(|p| format!(":(top,literal){p}"))
-        .collect();
-    args.extend(specs.iter().map(String::as_str));
-    let _ = repo.run(&args);
 }
 
 /// One `Image-Bump` (`Chart-Bump`, `Source-Bump`) trailer per distinct change.

@@ -8,6 +8,7 @@
 
 pub mod commit;
 pub mod detect;
+pub mod guard;
 pub mod history;
 pub mod log;
 pub mod note;

@@ -21,6 +21,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use super::detect::Bump;
+use super::guard::{self, GuardError, Snapshot};
 use super::history::{self, Entry, Person, SiteCache};
 use super::{GitError, Repo, commit, lib, log, short, trailer};
 use crate::manifest::FileSet;
@@ -31,15 +32,6 @@ use crate::manifest::sites::{self, VersionKind};
 /// Why a rollback was refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RollbackError {
-    /// HEAD is not on a branch, so a new commit would be lost.
-    #[error("HEAD is detached; switch to the branch to roll back first: git switch <branch>")]
-    Detached,
-    /// A merge, rebase or similar is half done.
-    #[error("a {what} is in progress; finish or abort it first: {fix}")]
-    InProgress {
-        what: &'static str,
-        fix: &'static str,
-    },
     /// Tracked files have uncommitted changes, which a rollback commit would mix with.
     #[error("uncommitted changes in {files}; commit or stash them first: git stash")]
     Dirty { files: String },
@@ -88,6 +80,10 @@ pub enum RollbackError {
     /// Applying failed; everything was restored.
     #[error("the rollback was not committed; the working tree, index and HEAD are as they were")]
     Restored(#[source] Box<RollbackError>),
+    /// The clone is in no state to commit (in-progress operation, detached HEAD, another run,
+    /// files that differ from HEAD where nobody can see it).
+    #[error(transparent)]
+    Guard(#[from] GuardError),
     /// Reading the repository or running git failed.
     #[error(transparent)]
     Git(#[from] GitError),
@@ -123,6 +119,9 @@ pub struct FileDiff {
     pub before: Option<String>,
     #[serde(skip)]
     pub after: Option<String>,
+    /// For a revert: the blob the file gets, so its bytes are written exactly (text or not).
+    #[serde(skip)]
+    pub after_blob: Option<git2::Oid>,
 }
 
 /// The planned edits of a bump, as the files a rollback changes.
@@ -133,6 +132,7 @@ fn file_diffs(repo: &Repo, edits: Vec<crate::manifest::bump::FileEdit>) -> Vec<F
             path: relative_display(repo, &e.entry.display),
             before: Some(e.before),
             after: Some(e.after),
+            after_blob: None,
         })
         .collect()
 }
@@ -171,29 +171,15 @@ pub struct Plan {
     pub warnings: Vec<String>,
     #[serde(skip)]
     pin_images: Vec<String>,
+    /// The commit the plan was computed on; applying refuses if the branch has moved.
+    #[serde(skip)]
+    head: Option<git2::Oid>,
 }
 
-/// Refuses to touch a repository in a state where a new commit could go wrong.
+/// Refuses to touch a repository in a state where a new commit could go wrong, or whose
+/// tracked files have uncommitted changes (the rollback commit is made on a clean tree).
 pub fn preflight(repo: &Repo) -> Result<(), RollbackError> {
-    use git2::RepositoryState as S;
-    let (what, fix) = match repo.repo.state() {
-        S::Clean => ("", ""),
-        S::Merge => ("merge", "git merge --abort (or git commit to finish it)"),
-        S::Revert | S::RevertSequence => ("revert", "git revert --abort"),
-        S::CherryPick | S::CherryPickSequence => ("cherry-pick", "git cherry-pick --abort"),
-        S::Rebase | S::RebaseInteractive | S::RebaseMerge => {
-            ("rebase", "git rebase --continue or git rebase --abort")
-        }
-        S::ApplyMailbox | S::ApplyMailboxOrRebase => ("git am", "git am --abort"),
-        S::Bisect => ("bisect", "git bisect reset"),
-    };
-    if !what.is_empty() {
-        return Err(RollbackError::InProgress { what, fix });
-    }
-    repo.head()?;
-    if repo.repo.head_detached().map_err(lib("cannot read HEAD"))? {
-        return Err(RollbackError::Detached);
-    }
+    guard::preflight(repo, "roll back")?;
     let status = repo.run(&["status", "--porcelain=v1", "--untracked-files=no"])?;
     let dirty: Vec<&str> = status.lines().filter_map(|l| l.get(3..)).collect();
     if !dirty.is_empty() {
@@ -342,6 +328,7 @@ pub fn plan_revert(
         setters: Vec::new(),
         pinned: Vec::new(),
         warnings: Vec::new(),
+        head: Some(head_id),
         pin_images: if pin {
             chosen.iter().map(|b| b.image.clone()).collect()
         } else {
@@ -509,6 +496,7 @@ pub fn plan_switch(
         pinned: planned.pinned,
         warnings,
         pin_images: Vec::new(),
+        head: repo.head().ok(),
     })
 }
 
@@ -547,8 +535,12 @@ fn trailers(bumps: &[Bump], rollback_of: Option<&str>) -> Vec<String> {
 
 /// The display path of a file read from the working tree, made repo-relative.
 fn relative_display(repo: &Repo, display: &str) -> String {
-    repo.relative(std::path::Path::new(display))
-        .unwrap_or_else(|_| display.to_string())
+    let path = std::path::Path::new(display);
+    if !path.is_absolute() {
+        // Files listed from the top of the work tree are shown repo-relative already.
+        return display.to_string();
+    }
+    repo.relative(path).unwrap_or_else(|_| display.to_string())
 }
 
 /// `git revert` computed by libgit2 on an in-memory index: the changed files, or the paths
@@ -602,10 +594,12 @@ fn revert_in_memory(
             .or_else(|| delta.old_file().path())
             .map(|p| p.to_string_lossy().replace('\\', "/"))
             .unwrap_or_default();
+        let after_id = delta.new_file().id();
         files.push(FileDiff {
             path,
             before: text(delta.old_file().id())?,
-            after: text(delta.new_file().id())?,
+            after: text(after_id)?,
+            after_blob: (!after_id.is_zero()).then_some(after_id),
         });
     }
     Ok((files, Vec::new()))
@@ -824,82 +818,75 @@ fn automation_reasons_from_setters(setters: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Applies a plan as one new commit on the current branch. On any failure the working tree,
-/// index, HEAD and ORIG_HEAD are restored exactly. Returns the new commit's sha.
+/// Applies a plan as one new commit on the current branch, holding the clone's lock. The
+/// files it writes must be exactly HEAD's; on any failure they, the index and the branch are
+/// put back byte for byte (never with `git reset --hard`). Returns the new commit's sha.
 pub fn apply(repo: &Repo, plan: &Plan) -> Result<String, RollbackError> {
+    let _lock = guard::lock(repo)?;
     preflight(repo)?;
-    let head = repo.head()?;
+    if let Some(head) = plan.head {
+        guard::still_at(repo, head)?;
+    }
+    let paths: Vec<String> = plan.files.iter().map(|f| f.path.clone()).collect();
+    guard::check_pristine(repo, &paths)?;
     let status = repo.status_snapshot()?;
-    let orig_head = repo.repo.refname_to_id("ORIG_HEAD").ok();
+    let snapshot = Snapshot::take(repo, &paths)?;
     match write_and_commit(repo, plan) {
         Ok(sha) => Ok(sha),
-        Err(cause) => {
-            let restored = restore(repo, head, orig_head)
-                .and_then(|()| repo.status_snapshot().map_err(RollbackError::from));
-            match restored {
-                Ok(now) if now == status && repo.head()? == head => {
-                    Err(RollbackError::Restored(Box::new(cause)))
-                }
-                _ => Err(RollbackError::NotRestored {
-                    before: if status.is_empty() {
-                        "(clean)".into()
-                    } else {
-                        status
-                    },
-                    cause: Box::new(cause),
-                }),
-            }
-        }
+        Err(cause) => match snapshot.restore(repo) {
+            Ok(()) if snapshot.is_intact(repo) => Err(RollbackError::Restored(Box::new(cause))),
+            _ => Err(RollbackError::NotRestored {
+                before: if status.is_empty() {
+                    "(clean)".into()
+                } else {
+                    status
+                },
+                cause: Box::new(cause),
+            }),
+        },
     }
 }
 
+/// Writes the plan's files (a revert's blobs, or the edited texts) and commits exactly them.
 fn write_and_commit(repo: &Repo, plan: &Plan) -> Result<String, RollbackError> {
     let mut staged: Vec<String> = Vec::new();
-    if plan.mode == Mode::Revert {
-        let sha = &plan
-            .reverted
-            .as_ref()
-            .expect("a revert plan names its commit")
-            .commit;
-        let args = ["revert", "--no-commit", sha.as_str()];
-        let out = repo.git().args(args).output().map_err(GitError::Spawn)?;
-        if !out.status.success() {
-            let unmerged = repo.run(&["diff", "--name-only", "--diff-filter=U"])?;
-            let files: Vec<&str> = unmerged.lines().collect();
-            if files.is_empty() {
-                return Err(super::command_error(&args, &out).into());
-            }
-            return Err(RollbackError::Conflict {
-                commit: short(sha).to_string(),
-                files: files.join(", "),
-                hint: String::new(),
-            });
-        }
-        if !plan.pin_images.is_empty() {
-            for f in &plan.files {
-                let path = repo.workdir.join(&f.path);
-                let Ok(text) = std::fs::read_to_string(&path) else {
-                    continue;
-                };
-                let (pinned, _, lines) = pin_text(&f.path, &text, &plan.pin_images, true);
-                if !lines.is_empty() {
-                    write(&path, &pinned)?;
-                    staged.push(f.path.clone());
-                }
-            }
-        }
-    } else {
-        for f in &plan.files {
-            let path = repo.workdir.join(&f.path);
+    for f in &plan.files {
+        let path = repo.workdir.join(&f.path);
+        if plan.mode != Mode::Revert {
             let now = std::fs::read_to_string(&path).ok();
             if now != f.before {
                 return Err(RollbackError::Changed(f.path.clone()));
             }
         }
+        match (&f.after_blob, &f.after) {
+            (Some(id), _) => {
+                let blob = repo
+                    .repo
+                    .find_blob(*id)
+                    .map_err(lib(format!("cannot read the reverted {}", f.path)))?;
+                write_bytes(&path, blob.content())?;
+            }
+            (None, Some(text)) => write_bytes(&path, text.as_bytes())?,
+            (None, None) => {
+                std::fs::remove_file(&path).map_err(|source| GitError::Io {
+                    what: "remove",
+                    path: f.path.clone(),
+                    source,
+                })?;
+            }
+        }
+        staged.push(f.path.clone());
+    }
+    if plan.mode == Mode::Revert && !plan.pin_images.is_empty() {
         for f in &plan.files {
-            let after = f.after.as_deref().expect("edits keep their files");
-            write(&repo.workdir.join(&f.path), after)?;
-            staged.push(f.path.clone());
+            let path = repo.workdir.join(&f.path);
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let (pinned, _, lines) = pin_text(&f.path, &text, &plan.pin_images, true);
+            if !lines.is_empty() {
+                write_bytes(&path, pinned.as_bytes())?;
+            }
         }
     }
     Ok(commit::commit(
@@ -907,44 +894,23 @@ fn write_and_commit(repo: &Repo, plan: &Plan) -> Result<String, RollbackError> {
         &staged,
         &plan.message,
         &plan.trailers,
-        false,
+        true,
     )?)
 }
 
-fn write(path: &std::path::Path, text: &str) -> Result<(), GitError> {
-    std::fs::write(path, text).map_err(|source| GitError::Io {
+fn write_bytes(path: &std::path::Path, bytes: &[u8]) -> Result<(), GitError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| GitError::Io {
+            what: "create",
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    std::fs::write(path, bytes).map_err(|source| GitError::Io {
         what: "write",
         path: path.display().to_string(),
         source,
     })
-}
-
-/// Puts HEAD, index and working tree back to `head` (the tree was clean before, so this
-/// drops only what the rollback did) and ORIG_HEAD to what it was.
-fn restore(
-    repo: &Repo,
-    head: git2::Oid,
-    orig_head: Option<git2::Oid>,
-) -> Result<(), RollbackError> {
-    repo.run(&["reset", "-q", "--hard", &head.to_string()])?;
-    match orig_head {
-        Some(id) => {
-            repo.repo
-                .reference("ORIG_HEAD", id, true, "kubectl-gitops: restore")
-                .map_err(lib("cannot restore ORIG_HEAD"))?;
-        }
-        None => {
-            let path = repo.repo.path().join("ORIG_HEAD");
-            if path.exists() {
-                std::fs::remove_file(&path).map_err(|source| GitError::Io {
-                    what: "remove",
-                    path: path.display().to_string(),
-                    source,
-                })?;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Where `git push` sends the current branch.

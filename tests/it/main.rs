@@ -7,6 +7,7 @@ mod cluster;
 mod common;
 mod completion;
 mod diff;
+mod guard;
 mod help;
 mod history;
 mod hooks;
