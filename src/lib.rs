@@ -9,4 +9,5 @@ pub mod diff;
 pub mod git;
 pub mod hooks;
 pub mod manifest;
+pub mod redact;
 pub mod validate;

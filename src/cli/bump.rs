@@ -17,6 +17,7 @@ use crate::manifest::bump::{self, Change, Target, Version};
 use crate::manifest::sites::VersionKind;
 use crate::manifest::tree::Location;
 use crate::manifest::{FileSet, image};
+use crate::redact;
 
 pub use super::TextOrJson as Format;
 
@@ -233,7 +234,7 @@ pub fn run(args: BumpArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
     let diff: String = plan
         .edits
         .iter()
-        .map(|e| bump::unified_diff(&e.entry.display, &e.before, &e.after))
+        .map(|e| redact::file_diff(&e.entry.display, &e.before, &e.after, false))
         .collect();
     let mut committed = None;
     if let (Some(repo), true) = (&repo, commit) {

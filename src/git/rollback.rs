@@ -122,6 +122,9 @@ pub struct FileDiff {
     /// For a revert: the blob the file gets, so its bytes are written exactly (text or not).
     #[serde(skip)]
     pub after_blob: Option<git2::Oid>,
+    /// The file is an input of a kustomize `secretGenerator`: secret as a whole.
+    #[serde(skip)]
+    pub secret: bool,
 }
 
 /// The planned edits of a bump, as the files a rollback changes.
@@ -133,17 +136,19 @@ fn file_diffs(repo: &Repo, edits: Vec<crate::manifest::bump::FileEdit>) -> Vec<F
             before: Some(e.before),
             after: Some(e.after),
             after_blob: None,
+            secret: false,
         })
         .collect()
 }
 
 impl FileDiff {
-    /// A `git diff` style unified diff of the change.
+    /// A `git diff` style unified diff of the change, with secret values masked.
     pub fn diff(&self) -> String {
-        bump::unified_diff(
+        crate::redact::file_diff(
             &self.path,
             self.before.as_deref().unwrap_or(""),
             self.after.as_deref().unwrap_or(""),
+            self.secret,
         )
     }
 }
@@ -313,7 +318,11 @@ pub fn plan_revert(
         committer: person(&target.committer()),
     };
 
-    let (full, conflicts) = revert_in_memory(repo, &target, head_id)?;
+    let (mut full, conflicts) = revert_in_memory(repo, &target, head_id)?;
+    let secret_files = crate::redact::generator_inputs(&FileSet::from_root(&repo.workdir));
+    for f in &mut full {
+        f.secret = secret_files.contains(&f.path);
+    }
     let mut plan = Plan {
         mode: Mode::Revert,
         reverted: Some(reverted.clone()),
@@ -600,6 +609,7 @@ fn revert_in_memory(
             before: text(delta.old_file().id())?,
             after: text(after_id)?,
             after_blob: (!after_id.is_zero()).then_some(after_id),
+            secret: false,
         });
     }
     Ok((files, Vec::new()))

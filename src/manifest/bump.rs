@@ -646,15 +646,6 @@ fn line_of(text: &str, offset: usize) -> usize {
         .count()
 }
 
-/// A unified diff of one file, `git diff` style, for `--dry-run`.
-pub fn unified_diff(path: &str, before: &str, after: &str) -> String {
-    similar::TextDiff::from_lines(before, after)
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("a/{path}"), &format!("b/{path}"))
-        .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -331,3 +331,69 @@ fn two_rollbacks_at_once_never_mix() {
         }
     }
 }
+
+#[test]
+fn rollback_and_bump_output_never_show_secret_values() {
+    let repo = Repo::new();
+    let secret = |pass: &str, pin: &str| {
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\ndata:\n  password: {pass}\n  .dockerconfigjson: eyJhdXRocyI6e319\nstringData:\n  pin: {pin}\n"
+        )
+    };
+    let app = |tag: &str, pass: &str, pin: &str| {
+        format!(
+            "{}---\n{}",
+            secret(pass, pin),
+            deployment("web", &format!("ghcr.io/acme/web:{tag}"))
+        )
+    };
+    repo.write("apps/all.yaml", &app("1.0", "aHVudGVyMg==", "84736251"));
+    repo.write(
+        "apps/kustomization.yaml",
+        "resources:\n- all.yaml\nsecretGenerator:\n- name: keys\n  files:\n  - tls.key=keys/tls.key\n  literals:\n  - API_TOKEN=tok-55519\n",
+    );
+    repo.write("apps/keys/tls.key", "PRIVATE-KEY-AAAA\n");
+    repo.commit_all("init");
+    repo.write("apps/all.yaml", &app("1.1", "bmV3cGFzcw==", "11112222"));
+    repo.write("apps/keys/tls.key", "PRIVATE-KEY-BBBB\n");
+    let bump = repo.commit_all("web 1.1 and new credentials");
+    let values = [
+        "aHVudGVyMg==",
+        "bmV3cGFzcw==",
+        "84736251",
+        "11112222",
+        "eyJhdXRocyI6e319",
+        "tok-55519",
+        "PRIVATE-KEY",
+    ];
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["rollback", &bump, "--dry-run"],
+        vec!["rollback", &bump, "--dry-run", "-o", "json"],
+        vec!["bump", WEB, "1.2", "--dry-run"],
+        vec!["bump", WEB, "1.2", "--dry-run", "-o", "json"],
+    ];
+    for args in runs {
+        let out = repo.run().args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let printed = format!("{}{}", stdout(&out), stderr(&out));
+        for v in values {
+            assert!(!printed.contains(v), "{args:?} printed {v}:\n{printed}");
+        }
+    }
+    // The diff still says what changed.
+    let out = repo
+        .run()
+        .args(["rollback", &bump, "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).contains("password: '*** (after)'"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("ghcr.io/acme/web:1.0"),
+        "{}",
+        stdout(&out)
+    );
+}
