@@ -439,10 +439,7 @@ fn kubeconfig(global: &ConnectArgs, options: ConnectOptions) -> Vec<Check> {
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| "~/.kube/config".into()),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::status::runtime() {
         Ok(runtime) => runtime,
         Err(e) => {
             return vec![mark(Check::new(

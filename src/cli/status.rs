@@ -241,13 +241,37 @@ pub fn read_desired_with(selection: &Selection, warnings: bool) -> anyhow::Resul
 /// How long `status` and `diff` let each API request take unless --request-timeout says.
 pub const DEFAULT_TIMEOUT: &str = "30s";
 
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    // One thread: the work is waiting on the API server; requests overlap through async
-    // concurrency, not threads.
-    tokio::runtime::Builder::new_current_thread()
+pub fn runtime() -> anyhow::Result<AsyncRuntime> {
+    // Two workers: the work is waiting on the API server (requests overlap through async
+    // concurrency), but kube runs exec credential plugins synchronously inside a request, and
+    // the timeout must be able to fire on another worker while one is stuck in a plugin.
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
+        .map(|rt| AsyncRuntime(Some(rt)))
         .context("cannot start the async runtime")
+}
+
+/// The async runtime of a cluster command. Dropping it does not wait for tasks still running:
+/// a request abandoned on a timeout may be stuck in a credential plugin that never returns.
+pub struct AsyncRuntime(Option<tokio::runtime::Runtime>);
+
+impl AsyncRuntime {
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.0
+            .as_ref()
+            .expect("the runtime lives until dropped")
+            .block_on(future)
+    }
+}
+
+impl Drop for AsyncRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 pub fn warn_all(warnings: &[String]) {

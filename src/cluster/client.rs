@@ -30,6 +30,9 @@ pub struct Cluster {
     /// The context's namespace (`default` when it names none).
     pub default_namespace: String,
     timeout: Option<Duration>,
+    /// The context user's exec credential plugin, named when a request times out (kube runs
+    /// it before the request, and it may be what hangs).
+    exec: Option<String>,
 }
 
 /// Why the cluster could not be used at all.
@@ -75,12 +78,23 @@ pub enum ClusterError {
     Unreachable { server: String, source: kube::Error },
     /// The server did not answer in time.
     #[error(
-        "the Kubernetes API server at {server} did not answer within {after:?} while {doing} (raise --request-timeout, or check the cluster)"
+        "the Kubernetes API server at {server} did not answer within {after:?} while {doing}{}(raise --request-timeout, or check the cluster)",
+        .exec.as_deref().map(|c| format!(" (or the credential plugin `{c}` did not return) ")).unwrap_or_else(|| " ".into())
     )]
     Timeout {
         server: String,
         after: Duration,
         doing: String,
+        exec: Option<String>,
+    },
+    /// The exec credential plugin did not return while the client was set up.
+    #[error(
+        "the credential plugin `{command}` of context {context} did not return within {after:?}; run it by hand to see why, or raise --request-timeout"
+    )]
+    CredentialsTimeout {
+        context: String,
+        command: String,
+        after: Duration,
     },
     /// The server rejected the credentials (401).
     #[error(
@@ -183,6 +197,7 @@ impl Cluster {
                     Err(source) => return Err(ClusterError::Kubeconfig { path: None, source }),
                 },
             };
+        let mut exec = None;
         let (mut config, context) = match kubeconfig {
             Some(kubeconfig) => {
                 let context = match &options.context {
@@ -207,6 +222,7 @@ impl Cluster {
                         },
                     });
                 }
+                exec = exec_command(&kubeconfig, &context);
                 let kube_options = KubeConfigOptions {
                     context: Some(context.clone()),
                     ..KubeConfigOptions::default()
@@ -235,16 +251,32 @@ impl Cluster {
         }
         let server = config.cluster_url.to_string();
         let default_namespace = config.default_namespace.clone();
-        let client = kube::Client::try_from(config).map_err(|source| ClusterError::Client {
-            context: context.clone(),
-            source,
-        })?;
+        // Building the client may run the exec plugin (for client certificates), and kube
+        // runs it synchronously: on a worker of its own, a plugin that never returns cannot
+        // stop the timeout.
+        let built = bounded(options.request_timeout, async move {
+            kube::Client::try_from(config)
+        });
+        let client = match built.await {
+            Some(result) => result.map_err(|source| ClusterError::Client {
+                context: context.clone(),
+                source,
+            })?,
+            None => {
+                return Err(ClusterError::CredentialsTimeout {
+                    context,
+                    command: exec.unwrap_or_else(|| "?".into()),
+                    after: options.request_timeout.unwrap_or_default(),
+                });
+            }
+        };
         Ok(Cluster {
             client,
             context,
             server: server.trim_end_matches('/').to_string(),
             default_namespace,
             timeout: options.request_timeout,
+            exec,
         })
     }
 
@@ -256,6 +288,7 @@ impl Cluster {
             context: "test".into(),
             server: server.to_string(),
             timeout,
+            exec: None,
         }
     }
 
@@ -294,21 +327,19 @@ impl Cluster {
         request: http::Request<Vec<u8>>,
         doing: &str,
     ) -> Result<Value, RequestError> {
-        let call = self.client.request::<Value>(request);
-        let result = match self.timeout {
-            Some(after) => match tokio::time::timeout(after, call).await {
-                Ok(result) => result,
-                Err(_) => {
-                    return Err(RequestError::Fatal(ClusterError::Timeout {
-                        server: self.server.clone(),
-                        after,
-                        doing: doing.to_string(),
-                    }));
-                }
-            },
-            None => call.await,
-        };
-        result.map_err(|e| self.classify(e, doing))
+        // The request runs as a task of its own: kube runs an exec credential plugin
+        // synchronously inside it, and only from another worker can the timeout fire.
+        let client = self.client.clone();
+        let call = async move { client.request::<Value>(request).await };
+        match bounded(self.timeout, call).await {
+            Some(result) => result.map_err(|e| self.classify(e, doing)),
+            None => Err(RequestError::Fatal(ClusterError::Timeout {
+                server: self.server.clone(),
+                after: self.timeout.unwrap_or_default(),
+                doing: doing.to_string(),
+                exec: self.exec.clone(),
+            })),
+        }
     }
 
     fn classify(&self, error: kube::Error, doing: &str) -> RequestError {
@@ -355,6 +386,7 @@ impl Cluster {
             .into(),
             other if timed_out(&other) => ClusterError::Timeout {
                 server: self.server.clone(),
+                exec: self.exec.clone(),
                 after: self.timeout.unwrap_or_default(),
                 doing: doing.to_string(),
             }
@@ -366,6 +398,47 @@ impl Cluster {
             .into(),
         }
     }
+}
+
+/// Runs `work` as a task on the runtime's workers and waits at most `timeout` for it (`None`:
+/// for ever). `None` when it did not finish in time; the task is left behind, and the
+/// runtime is shut down without waiting for it (see `cli::status::runtime`).
+async fn bounded<T: Send + 'static>(
+    timeout: Option<Duration>,
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> Option<T> {
+    let task = tokio::spawn(work);
+    let joined = match timeout {
+        Some(after) => tokio::time::timeout(after, task).await.ok()?,
+        None => task.await,
+    };
+    match joined {
+        Ok(value) => Some(value),
+        // The task panicked: let the panic surface as it would have inline.
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// The exec credential plugin of a context's user, if it has one.
+fn exec_command(kubeconfig: &Kubeconfig, context: &str) -> Option<String> {
+    let user = kubeconfig
+        .contexts
+        .iter()
+        .find(|c| c.name == context)?
+        .context
+        .as_ref()?
+        .user
+        .clone()?;
+    kubeconfig
+        .auth_infos
+        .iter()
+        .find(|a| a.name == user)?
+        .auth_info
+        .as_ref()?
+        .exec
+        .as_ref()?
+        .command
+        .clone()
 }
 
 /// True when a transport error is a timeout (from the connector or the read timeout).

@@ -1047,6 +1047,48 @@ fn server_that_never_answers_times_out() {
     }
 }
 
+#[test]
+fn an_exec_credential_plugin_that_never_returns_is_bounded_by_the_request_timeout() {
+    let repo = repo_with_one_object();
+    // The plugin holds on for longer than any timeout here (and then ends on its own).
+    let plugin = repo.path().join("hanging-plugin");
+    std::fs::write(&plugin, "#!/bin/sh\nsleep 60\n").expect("write plugin");
+    std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let config = repo.path().join("kubeconfig");
+    std::fs::write(
+        &config,
+        format!(
+            "apiVersion: v1
+kind: Config
+clusters:
+- name: fake
+  cluster:
+    server: https://127.0.0.1:1
+users:
+- name: fake
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: {}
+      interactiveMode: Never
+contexts:
+- name: fake
+  context: {{cluster: fake, user: fake}}
+current-context: fake
+",
+            plugin.display()
+        ),
+    )
+    .expect("write kubeconfig");
+    let config = config.display().to_string();
+    for command in ["status", "diff"] {
+        let out = run(&repo, &config, &[command, "--request-timeout", "1s"]);
+        assert_one_line_error(&out, "credential plugin");
+        assert!(stderr(&out).contains("hanging-plugin"), "{}", stderr(&out));
+    }
+}
+
 /// Serves every request with the same HTTP status and Status body, for a bounded time.
 fn failing_server(code: u16, reason: &str) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
