@@ -32,7 +32,38 @@ pub struct Diagnostic {
     pub message: String,
 }
 
+/// The longest message a finding prints, in characters; the rest is cut with a count.
+pub const MAX_MESSAGE: usize = 1000;
+/// The longest object label (`Kind/name`) a finding prints.
+pub const MAX_LABEL: usize = 300;
+
+/// `text` cut to `max` characters, saying how much was left out (a value in a message may be
+/// megabytes long: an 8 MB `metadata.name` must not become a 16 MB error line).
+pub fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((cut, _)) => std::borrow::Cow::Owned(format!(
+            "{}... ({} more bytes)",
+            &text[..cut],
+            text.len() - cut
+        )),
+    }
+}
+
 impl Diagnostic {
+    /// The finding with its message and object label cut to printable sizes.
+    pub fn bounded(mut self) -> Self {
+        if let std::borrow::Cow::Owned(m) = clip(&self.message, MAX_MESSAGE) {
+            self.message = m;
+        }
+        if let Some(o) = &self.object
+            && let std::borrow::Cow::Owned(c) = clip(o, MAX_LABEL)
+        {
+            self.object = Some(c);
+        }
+        self
+    }
+
     /// A problem with a whole file (unreadable, not YAML...).
     pub fn file(
         severity: Severity,

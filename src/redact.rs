@@ -92,6 +92,50 @@ pub fn generator_inputs(set: &crate::manifest::FileSet) -> std::collections::Has
     out
 }
 
+/// The values written in a Secret object (`data`, `stringData`, `immutable`), to keep out of
+/// anything printed about it.
+pub fn values_of_secret(obj: &Node) -> Vec<String> {
+    if obj.get("kind").and_then(Node::as_str) != Some("Secret") {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for field in ["data", "stringData", "immutable"] {
+        if let Some(node) = obj.get(field) {
+            collect_scalars(node, &mut out);
+        }
+    }
+    out
+}
+
+fn collect_scalars(node: &Node, out: &mut Vec<String>) {
+    if let Some(text) = node.scalar_text() {
+        out.push(text.to_string());
+    } else if let Some(entries) = node.as_map() {
+        for e in entries {
+            collect_scalars(&e.value, out);
+        }
+    } else if let Some(items) = node.as_seq() {
+        for i in items {
+            collect_scalars(i, out);
+        }
+    }
+}
+
+/// `message` with every one of `values` (of three characters or more; shorter ones would
+/// only garble the words around them) replaced by `***`.
+pub fn scrub(message: &str, values: &[String]) -> String {
+    let mut out = message.to_string();
+    let mut longest_first: Vec<&String> =
+        values.iter().filter(|v| v.chars().count() >= 3).collect();
+    longest_first.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    for v in longest_first {
+        if out.contains(v.as_str()) {
+            out = out.replace(v.as_str(), SAME);
+        }
+    }
+    out
+}
+
 /// The text with its secret values masked, for showing one version on its own.
 pub fn text(text: &str) -> String {
     mask_pair(text, text).0

@@ -1,6 +1,6 @@
 //! `kubectl gitops validate`: offline validation of manifests.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -57,13 +57,44 @@ pub struct ValidateArgs {
     pub skip_kinds: Vec<String>,
 }
 
+/// Outside a repository, paths read from `base` are shown as the user gave `base`
+/// (`/tmp/x/apps/web.yaml`, not `apps/web.yaml`); inside one they stay repo-relative.
+fn shown_as_given(report: &mut validate::Report, base: &Path) {
+    let prefix = base.display().to_string();
+    if prefix.is_empty() || prefix == "." {
+        return;
+    }
+    let join = |p: &str| -> std::sync::Arc<str> {
+        if p.is_empty() {
+            prefix.as_str().into()
+        } else {
+            format!("{}/{p}", prefix.trim_end_matches('/')).into()
+        }
+    };
+    for d in &mut report.diagnostics {
+        d.file = join(&d.file);
+    }
+    for f in &mut report.files {
+        *f = join(f);
+    }
+}
+
 pub fn run(args: ValidateArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> {
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
         args.paths
     };
-    let root = config::repo_root(paths[0].parent().unwrap_or(&paths[0]));
+    // The repository around the first path; outside one, the directory given (never more
+    // than was asked for).
+    let first = &paths[0];
+    let base = if first.is_dir() {
+        first.as_path()
+    } else {
+        first.parent().unwrap_or(first)
+    };
+    let root = config::repo_root(base);
+    let in_repo = git2::Repository::discover(&root).is_ok_and(|r| r.workdir().is_some());
     let config =
         Config::load(&root).context("the .gitops.yaml settings are invalid; fix or remove them")?;
     let mut validation = config.validation.clone();
@@ -93,7 +124,11 @@ pub fn run(args: ValidateArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> 
             },
         };
         let set = apps::load(&listing, &remotes, &config, &options);
-        validate::validate(&set.manifests, &validation)
+        let mut report = validate::validate(&set.manifests, &validation);
+        if !in_repo {
+            shown_as_given(&mut report, base);
+        }
+        report
     } else {
         validate::validate_files(
             &given,

@@ -43,11 +43,26 @@ pub fn is_secret(object: &Value) -> bool {
         && object.get("kind").and_then(Value::as_str) == Some("Secret")
 }
 
+/// The annotation `kubectl apply` keeps a copy of the whole object in, values included.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Masks a Secret's last-applied annotation, which repeats its values.
+fn mask_last_applied(object: Option<&mut Value>, mark: &str) {
+    if let Some(v) = object
+        .and_then(|o| o.pointer_mut("/metadata/annotations"))
+        .and_then(Value::as_object_mut)
+        .and_then(|a| a.get_mut(LAST_APPLIED))
+    {
+        *v = Value::String(mark.into());
+    }
+}
+
 /// Masks the values of a Secret shown on its own (created or deleted).
 pub fn mask(object: &mut Value) {
     if !is_secret(object) {
         return;
     }
+    mask_last_applied(Some(object), "***");
     for field in VALUE_FIELDS {
         match object.get_mut(*field) {
             Some(Value::Object(map)) => {
@@ -96,6 +111,23 @@ pub fn mask_pair(before: Option<&mut Value>, after: Option<&mut Value>) -> KeyCh
         return changes;
     }
     let (mut before, mut after) = (before, after);
+    let annotation = |o: &Option<&mut Value>| {
+        o.as_deref()
+            .and_then(|o| {
+                o.pointer(&format!(
+                    "/metadata/annotations/{}",
+                    LAST_APPLIED.replace('/', "~1")
+                ))
+            })
+            .cloned()
+    };
+    let (old_mark, new_mark) = if annotation(&before) == annotation(&after) {
+        ("***", "***")
+    } else {
+        ("*** (before)", "*** (after)")
+    };
+    mask_last_applied(before.as_deref_mut(), old_mark);
+    mask_last_applied(after.as_deref_mut(), new_mark);
     for field in VALUE_FIELDS {
         mask_malformed(before.as_deref_mut(), after.as_deref_mut(), field);
         let old = before

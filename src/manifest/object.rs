@@ -183,7 +183,7 @@ impl Object {
     pub fn label(&self) -> String {
         let kind = self.kind().unwrap_or("<no kind>");
         match (self.name(), self.node.path(&["metadata", "generateName"])) {
-            (Some(name), _) => format!("{kind}/{name}"),
+            (Some(name), _) => format!("{kind}/{}", crate::diagnostic::clip(name, 253)),
             (None, Some(g)) => format!("{kind}/{}*", g.scalar_text().unwrap_or("")),
             (None, None) => kind.to_string(),
         }

@@ -128,8 +128,18 @@ fn finish(
     identities: Vec<Identity>,
     objects: usize,
 ) -> Report {
-    diagnostics.extend(manifests.diagnostics.iter().cloned());
-    diagnostics.extend(duplicates(manifests, identities));
+    diagnostics.extend(
+        manifests
+            .diagnostics
+            .iter()
+            .cloned()
+            .map(Diagnostic::bounded),
+    );
+    diagnostics.extend(
+        duplicates(manifests, identities)
+            .into_iter()
+            .map(Diagnostic::bounded),
+    );
     diagnostics.sort_by_key(Diagnostic::sort_key);
     diagnostics.dedup();
     Report {
@@ -139,8 +149,22 @@ fn finish(
     }
 }
 
-/// All findings for one object.
+/// All findings for one object, fit to print: cut to bounded sizes, and for a Secret with
+/// none of its values in them (a type error would echo `pin: 84736251`).
 pub fn check_object(obj: &Object, crds: &CrdIndex, config: &ValidationConfig) -> Vec<Diagnostic> {
+    let secret_values = crate::redact::values_of_secret(&obj.node);
+    findings(obj, crds, config)
+        .into_iter()
+        .map(|mut d| {
+            if !secret_values.is_empty() {
+                d.message = crate::redact::scrub(&d.message, &secret_values);
+            }
+            d.bounded()
+        })
+        .collect()
+}
+
+fn findings(obj: &Object, crds: &CrdIndex, config: &ValidationConfig) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let label = obj.label();
     let emit = |out: &mut Vec<Diagnostic>,
