@@ -1,6 +1,7 @@
 //! Offline validation of manifests: YAML, schemas (built-in kinds and CRDs from the same
 //! repository), semantic rules the API server enforces, duplicates, and policies.
 
+mod apiserver;
 pub mod builtin;
 pub mod crd;
 pub mod report;
@@ -325,14 +326,14 @@ pub fn check_object(obj: &Object, crds: &CrdIndex, config: &ValidationConfig) ->
     }
 
     let mut findings = Vec::new();
-    rules::check_metadata(node, kind, builtin.is_some(), &mut findings);
-    if builtin.is_some() {
-        rules::check_selector(node, kind, &mut findings);
-        if kind == "Secret" && !sops {
-            rules::check_secret_data(node, &mut findings);
-        }
-        rules::check_policies(node, kind, &config.policies, &mut findings);
-    }
+    rules::check(
+        node,
+        kind,
+        builtin.is_some(),
+        sops,
+        &config.policies,
+        &mut findings,
+    );
     for f in findings {
         let severity = match f.level {
             None | Some(Level::Error) => Severity::Error,
