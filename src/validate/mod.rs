@@ -3,6 +3,7 @@
 
 mod apiserver;
 pub mod builtin;
+mod component;
 pub mod crd;
 pub mod report;
 pub mod rules;
@@ -206,7 +207,9 @@ pub fn check_object(obj: &Object, crds: &CrdIndex, config: &ValidationConfig) ->
         );
         return out;
     };
-    if config.skip_kinds.iter().any(|k| k == kind) {
+    if config.skip_kinds.iter().any(|k| k == kind)
+        || component::is_component_config(api_version, kind)
+    {
         return out;
     }
     let (group, version) = split_api_version(api_version);
@@ -278,6 +281,26 @@ pub fn check_object(obj: &Object, crds: &CrdIndex, config: &ValidationConfig) ->
             format!(
                 "Kubernetes {} has no kind {kind} in {api_version}{hint}",
                 builtin::KUBERNETES_VERSION
+            ),
+        );
+        return out;
+    } else if !group.is_empty() && !group.contains('.') {
+        // A CRD's group is a domain with at least one dot, so this group is a typo of a
+        // built-in one (`app/v1` for `apps/v1`) and the server will not know it.
+        let hint = match builtins.versions_of(kind).as_slice() {
+            [] => String::new(),
+            versions => format!("; {kind} is served as {}", versions.join(", ")),
+        };
+        emit(
+            &mut out,
+            Severity::Error,
+            api_version_node(node),
+            None,
+            None,
+            "apiVersion".into(),
+            "schema",
+            format!(
+                "no API group {group:?}: it is not a Kubernetes group, and a custom resource's group always contains a dot{hint}"
             ),
         );
         return out;
@@ -430,6 +453,9 @@ impl Identity {
     /// `None` for objects that cannot collide: no name (generateName) or no kind.
     fn of(obj: &Object, crds: &CrdIndex) -> Option<Identity> {
         let (api_version, kind, name) = (obj.api_version()?, obj.kind()?, obj.name()?);
+        if component::is_component_config(api_version, kind) {
+            return None;
+        }
         let (group, _) = split_api_version(api_version);
         let namespaced = builtins()
             .kind(api_version, kind)
