@@ -108,7 +108,7 @@ pub fn check(
 }
 
 /// Kinds whose names are DNS labels rather than subdomains.
-const LABEL_NAMED: &[&str] = &["Namespace", "Service"];
+const LABEL_NAMED: &[&str] = &["Namespace"];
 /// Kinds whose names only need to be valid path segments.
 const PATH_NAMED: &[&str] = &["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"];
 
@@ -150,6 +150,11 @@ fn check_metadata(obj: &Node, kind: &str, builtin: bool, out: &mut Vec<Finding>)
                 } else {
                     None
                 }
+            } else if kind == "Service" {
+                // A Service name becomes a DNS name: it must start with a letter.
+                (!(dns1123_label(n) && n.starts_with(|c: char| c.is_ascii_lowercase()))).then_some(
+                    "must be a DNS-1035 label: at most 63 lowercase letters, digits and '-', starting with a letter and ending with a letter or digit",
+                )
             } else if LABEL_NAMED.contains(&kind) {
                 (!dns1123_label(n)).then_some(
                     "must be a DNS-1123 label: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit",
@@ -198,7 +203,8 @@ fn check_metadata(obj: &Node, kind: &str, builtin: bool, out: &mut Vec<Finding>)
     }
 }
 
-fn check_labels(labels: Option<&Node>, field: &str, out: &mut Vec<Finding>) {
+/// Label keys and values of a map (an object's labels, a pod template's, a selector map).
+pub(super) fn check_labels(labels: Option<&Node>, field: &str, out: &mut Vec<Finding>) {
     let Some(entries) = labels.and_then(Node::as_map) else {
         return;
     };
@@ -433,5 +439,23 @@ mod tests {
         assert!(!label_value("has space"));
         assert!(is_base64("aGVsbG8="));
         assert!(!is_base64("hello!"));
+    }
+
+    #[test]
+    fn service_names_start_with_a_letter_namespace_names_need_not() {
+        let named = |kind: &str, name: &str| {
+            let yaml = format!("kind: {kind}\nmetadata: {{name: \"{name}\"}}\n");
+            let root = crate::manifest::yaml::parse_stream(&yaml).documents[0]
+                .root
+                .clone()
+                .expect("one document");
+            let mut out = Vec::new();
+            check_metadata(&root, kind, true, &mut out);
+            out.len()
+        };
+        assert_eq!(named("Service", "1web"), 1);
+        assert_eq!(named("Service", "web-1"), 0);
+        assert_eq!(named("Namespace", "1team"), 0);
+        assert_eq!(named("Namespace", "Team"), 1);
     }
 }

@@ -9,6 +9,7 @@ use super::{
     is_dns_subdomain, is_port, port_name_error, port_or_name, seq,
 };
 use crate::manifest::yaml::Node;
+use crate::validate::rules::check_labels;
 
 pub fn service(obj: &Node, out: &mut Out) {
     let Some(spec) = obj.get("spec") else { return };
@@ -81,9 +82,10 @@ pub fn service(obj: &Node, out: &mut Out) {
                 );
             }
         }
-        // A target port of 0 is defaulted to the port.
+        // A target port of 0 or "" is defaulted to the port.
         if let Some(target) = port.get("targetPort")
             && int_field(port, "targetPort").is_none_or(|(_, v)| v != 0)
+            && target.as_str() != Some("")
         {
             port_or_name(out, target, &format!("{path}.targetPort"));
         }
@@ -102,6 +104,7 @@ pub fn service(obj: &Node, out: &mut Out) {
             }
         }
     }
+    check_labels(spec.get("selector"), "spec.selector", out.0);
     out.one_of(spec, "sessionAffinity", "spec", &["ClientIP", "None"]);
     let client_ip = spec.get("sessionAffinity").and_then(Node::as_str) == Some("ClientIP");
     if let Some(config) = spec.get("sessionAffinityConfig").filter(|c| !c.is_null()) {
@@ -204,17 +207,25 @@ pub fn ingress(obj: &Node, out: &mut Out) {
     for (i, tls) in seq(spec, "tls").iter().enumerate() {
         for (j, host) in seq(tls, "hosts").iter().enumerate() {
             if let Some(text) = host.as_str() {
-                host_name(host, text, &format!("spec.tls[{i}].hosts[{j}]"), out);
+                dns_name(host, text, &format!("spec.tls[{i}].hosts[{j}]"), out);
             }
         }
     }
 }
 
-/// An Ingress host: a DNS name, optionally with a leading `*.` wildcard, never an IP.
+/// A rule's host: a DNS name (see [`dns_name`]), never an IP address.
 fn host_name(node: &Node, host: &str, field: &str, out: &mut Out) {
     if host.parse::<IpAddr>().is_ok() {
         out.invalid(node, field, "must be a DNS name, not an IP address");
-    } else if let Some(rest) = host.strip_prefix("*.") {
+    } else {
+        dns_name(node, host, field, out);
+    }
+}
+
+/// A DNS name, optionally with a leading `*.` wildcard. TLS hosts are only this, so an IP
+/// address (digits and dots) passes there.
+fn dns_name(node: &Node, host: &str, field: &str, out: &mut Out) {
+    if let Some(rest) = host.strip_prefix("*.") {
         if !is_dns_subdomain(rest) {
             out.invalid(
                 node,
@@ -243,16 +254,17 @@ fn ingress_path(p: &Node, path: &str, out: &mut Out) {
                     &format!("{path}.path"),
                     "must be an absolute path",
                 );
-            } else if let Some(bad) = BAD_PATH_PARTS
-                .iter()
-                .find(|b| text.contains(**b))
-                .copied()
-                .or_else(|| ["/..", "/."].into_iter().find(|end| text.ends_with(end)))
-            {
+            } else if let Some(bad) = BAD_PATH_PARTS.iter().find(|b| text.contains(**b)) {
                 out.invalid(
                     path_node,
                     &format!("{path}.path"),
                     &format!("must not contain '{bad}'"),
+                );
+            } else if let Some(end) = ["/..", "/."].iter().find(|end| text.ends_with(**end)) {
+                out.invalid(
+                    path_node,
+                    &format!("{path}.path"),
+                    &format!("cannot end with '{end}'"),
                 );
             }
         }
@@ -291,6 +303,13 @@ fn ingress_backend(backend: &Node, path: &str, out: &mut Out) {
     }
     let Some(service) = service else { return };
     let service_path = format!("{path}.service");
+    if service
+        .get("name")
+        .and_then(Node::as_str)
+        .is_some_and(str::is_empty)
+    {
+        out.required(service, &format!("{service_path}.name"), "");
+    }
     if let Some(name) = service.get("name")
         && let Some(text) = name.as_str()
         && !text.is_empty()
@@ -303,7 +322,7 @@ fn ingress_backend(backend: &Node, path: &str, out: &mut Out) {
         );
     }
     let Some(port) = service.get("port") else {
-        out.required(service, &format!("{service_path}.port"), "");
+        out.required(service, path, "port name or number is required");
         return;
     };
     let port_path = format!("{service_path}.port");
@@ -315,14 +334,10 @@ fn ingress_backend(backend: &Node, path: &str, out: &mut Out) {
     match (name, number) {
         (Some(_), Some(_)) => out.push(
             port,
-            &port_path,
+            path,
             "Invalid value: \"\": cannot set both port name & port number".into(),
         ),
-        (None, None) => out.push(
-            port,
-            &port_path,
-            "Invalid value: \"\": port name or number is required".into(),
-        ),
+        (None, None) => out.required(port, path, "port name or number is required"),
         (Some(n), None) => {
             if let Some(why) = port_name_error(n) {
                 out.invalid(

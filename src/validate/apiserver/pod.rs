@@ -8,6 +8,7 @@ use super::{
     is_dns_subdomain, is_port, port_name_error, port_or_name, quantity_of, seq, shown,
 };
 use crate::manifest::yaml::Node;
+use crate::validate::rules::check_labels;
 
 pub fn pod(obj: &Node, out: &mut Out) {
     if let Some(spec) = obj.get("spec") {
@@ -41,6 +42,11 @@ pub fn template(template: &Node, path: &str, allowed: &[&str], claims: &[&str], 
 
 /// A pod template whose restart policy the caller checks.
 pub fn template_spec(template: &Node, path: &str, claims: &[&str], out: &mut Out) {
+    check_labels(
+        template.path(&["metadata", "labels"]),
+        &format!("{path}.metadata.labels"),
+        out.0,
+    );
     let Some(spec) = template.get("spec") else {
         return;
     };
@@ -181,6 +187,11 @@ fn pod_spec(spec: &Node, path: &str, is_pod: bool, claims: &[&str], out: &mut Ou
             }
         }
     }
+    check_labels(
+        spec.get("nodeSelector"),
+        &format!("{path}.nodeSelector"),
+        out.0,
+    );
     tolerations(spec, path, out);
     affinity(spec, path, out);
     topology_spread(spec, path, out);
@@ -572,7 +583,7 @@ fn volume_mounts(c: &Node, path: &str, volumes: &HashSet<&str>, out: &mut Out) {
                 let key_path = format!("{path}.volumeMounts.{key}");
                 if text.starts_with('/') {
                     out.invalid(node, &key_path, "must be a relative path");
-                } else if text.split(['/', '\\']).any(|part| part == "..") {
+                } else if text.split('/').any(|part| part == "..") {
                     out.invalid(node, &key_path, "must not contain '..'");
                 }
             }

@@ -755,7 +755,9 @@ fn services() {
         &service("  ports: [{port: 80, targetPort: Http_Port}]\n"),
         "spec.ports[0].targetPort",
         "must contain only alpha-numeric characters",
-        &service("  ports: [{port: 80, targetPort: http-port}]\n"),
+        &service(
+            "  ports: [{name: a, port: 80, targetPort: http-port}, {name: b, port: 81, targetPort: \"\"}]\n",
+        ),
     );
     case(
         &service("  ports: [{port: 80, protocol: HTTP}]\n"),
@@ -850,10 +852,28 @@ fn ingresses() {
         )),
     );
     case(
+        &ingress(&format!("{{path: /a/.., pathType: Exact, {backend}}}")),
+        "spec.rules[0].http.paths[0].path",
+        "cannot end with '/..'",
+        &ingress(&format!("{{path: /a/..b, pathType: Exact, {backend}}}")),
+    );
+    case(
         &ingress(&format!("{{path: /a//b, pathType: Prefix, {backend}}}")),
         "spec.rules[0].http.paths[0].path",
         "must not contain '//'",
         &ingress(&format!("{{path: /a/b, pathType: Prefix, {backend}}}")),
+    );
+    let tls = |host: &str| {
+        ingress(&format!("{{path: /, pathType: Prefix, {backend}}}")).replace(
+            "spec:\n",
+            &format!("spec:\n  tls: [{{hosts: [\"{host}\"], secretName: tls}}]\n"),
+        )
+    };
+    case(
+        &tls("Example.com"),
+        "spec.tls[0].hosts[0]",
+        "RFC 1123 subdomain",
+        &tls("10.0.0.1"),
     );
     case(
         &ingress(&format!("{{path: /, pathType: Prefix, {backend}}}"))
@@ -867,7 +887,7 @@ fn ingresses() {
         &ingress(
             "{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80, name: http}}}}",
         ),
-        "spec.rules[0].http.paths[0].backend.service.port",
+        "spec.rules[0].http.paths[0].backend",
         "cannot set both port name & port number",
         &ingress(
             "{path: /, pathType: Prefix, backend: {service: {name: web, port: {name: http}}}}",
@@ -1182,6 +1202,34 @@ fn rbac() {
         "subjects[0].namespace",
         "Required value",
         &binding("RoleBinding", cluster_ref, sa),
+    );
+}
+
+#[test]
+fn label_maps_beyond_metadata() {
+    case(
+        &service("  selector: {app: \"my app\"}\n  ports: [{port: 80}]\n"),
+        "spec.selector.app",
+        "invalid label value",
+        &service("  selector: {app: my-app}\n  ports: [{port: 80}]\n"),
+    );
+    case(
+        &deployment(&format!(
+            "{}      nodeSelector: {{\"bad key!\": x}}\n",
+            containers("")
+        )),
+        "spec.template.spec.nodeSelector.bad key!",
+        "invalid label key",
+        &deployment(&format!(
+            "{}      nodeSelector: {{kubernetes.io/os: linux}}\n",
+            containers("")
+        )),
+    );
+    case(
+        &dep("").replace("labels: {app: web}", "labels: {app: web, tier: \"-x\"}"),
+        "spec.template.metadata.labels.tier",
+        "invalid label value",
+        &dep("").replace("labels: {app: web}", "labels: {app: web, tier: x}"),
     );
 }
 
