@@ -612,26 +612,37 @@ fn resources(c: &Node, path: &str, out: &mut Out) {
         .get("requests")
         .and_then(Node::as_map)
         .unwrap_or_default();
-    for (list, entries) in [("limits", limits), ("requests", requests)] {
+    // Each quantity is parsed once; field paths are only built for findings.
+    let mut parsed = |list: &str, entries: &'_ [crate::manifest::yaml::Entry]| {
+        let mut values = Vec::with_capacity(entries.len());
         for e in entries {
-            let field = format!("{res_path}.{list}[{}]", e.key);
+            let value = quantity_of(&e.value);
+            let field = || format!("{res_path}.{list}[{}]", e.key);
             if !e.key.contains('/') && !standard_container_resource(&e.key) {
                 out.push(
                     &e.value,
-                    &field,
+                    &field(),
                     format!(
                         "Invalid value: {:?}: must be a standard resource for containers",
                         e.key
                     ),
                 );
             }
-            if quantity_of(&e.value).is_some_and(|q| q.is_negative()) {
-                out.invalid(&e.value, &field, "must be greater than or equal to 0");
+            if value.is_some_and(|q| q.is_negative()) {
+                out.invalid(&e.value, &field(), "must be greater than or equal to 0");
             }
+            values.push(value);
         }
-    }
-    for request in requests {
-        let Some(limit) = limits.iter().find(|l| l.key == request.key) else {
+        values
+    };
+    let limit_values = parsed("limits", limits);
+    let request_values = parsed("requests", requests);
+    for (request, want) in requests.iter().zip(request_values) {
+        let Some((limit, cap)) = limits
+            .iter()
+            .zip(&limit_values)
+            .find(|(l, _)| l.key == request.key)
+        else {
             // Resources the node cannot overcommit (extended ones, hugepages) need a limit.
             if !overcommit_allowed(&request.key) {
                 out.push(
@@ -645,8 +656,7 @@ fn resources(c: &Node, path: &str, out: &mut Out) {
             }
             continue;
         };
-        let (Some(want), Some(cap)) = (quantity_of(&request.value), quantity_of(&limit.value))
-        else {
+        let (Some(want), Some(cap)) = (want, *cap) else {
             continue;
         };
         let limit_text = limit.value.scalar_text().unwrap_or_default();
