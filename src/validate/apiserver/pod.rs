@@ -237,8 +237,96 @@ fn volumes<'a>(spec: &'a Node, path: &str, out: &mut Out) -> HashSet<&'a str> {
                 "may not specify more than 1 volume type",
             );
         }
+        if let Some(first) = sources.first() {
+            volume_source(
+                &first.key,
+                &first.value,
+                &format!("{field}.{}", first.key),
+                out,
+            );
+        }
     }
     names
+}
+
+const FILE_MODE_MSG: &str = "must be a number between 0 and 0777 (octal), both inclusive";
+
+/// The sources whose fields the server checks beyond the schema: what a Secret, ConfigMap,
+/// projected or downward API volume names and the file modes it sets (a decimal `644` where
+/// octal `0644` was meant is out of range), and a host path's type.
+fn volume_source(kind: &str, source: &Node, path: &str, out: &mut Out) {
+    let reference = match kind {
+        "secret" => Some("secretName"),
+        "configMap" => Some("name"),
+        _ => None,
+    };
+    if let Some(key) = reference
+        && source
+            .get(key)
+            .and_then(Node::as_str)
+            .is_none_or(str::is_empty)
+    {
+        out.required(source, &format!("{path}.{key}"), "");
+    }
+    match kind {
+        "secret" | "configMap" | "downwardAPI" | "projected" => {
+            file_mode(source, "defaultMode", path, out);
+            key_paths(source, path, out);
+        }
+        "hostPath" => out.one_of(
+            source,
+            "type",
+            path,
+            &[
+                "",
+                "BlockDevice",
+                "CharDevice",
+                "Directory",
+                "DirectoryOrCreate",
+                "File",
+                "FileOrCreate",
+                "Socket",
+            ],
+        ),
+        _ => {}
+    }
+    for (i, projection) in seq(source, "sources").iter().enumerate() {
+        for inner in ["secret", "configMap", "downwardAPI"] {
+            if let Some(node) = projection.get(inner) {
+                key_paths(node, &format!("{path}.sources[{i}].{inner}"), out);
+            }
+        }
+    }
+}
+
+fn file_mode(parent: &Node, key: &str, path: &str, out: &mut Out) {
+    if let Some((node, mode)) = int_field(parent, key)
+        && !(0..=0o777).contains(&mode)
+    {
+        out.invalid(node, &format!("{path}.{key}"), FILE_MODE_MSG);
+    }
+}
+
+/// `items` of a volume source: files named by relative paths that stay inside the volume.
+fn key_paths(source: &Node, path: &str, out: &mut Out) {
+    for (i, item) in seq(source, "items").iter().enumerate() {
+        let field = format!("{path}.items[{i}]");
+        file_mode(item, "mode", &field, out);
+        let Some(node) = item.get("path") else {
+            continue;
+        };
+        let Some(text) = node.as_str() else { continue };
+        let path_field = format!("{field}.path");
+        if text.is_empty() {
+            out.required(node, &path_field, "");
+        } else if text.starts_with('/') {
+            out.invalid(node, &path_field, "must be a relative path");
+        } else if text.split('/').any(|part| part == "..") {
+            out.invalid(node, &path_field, "must not contain '..'");
+        } else if text.starts_with("..") {
+            out.invalid(node, &path_field, "must not start with '..'");
+        }
+    }
 }
 
 fn container(
@@ -594,6 +682,18 @@ fn volume_mounts(c: &Node, path: &str, volumes: &HashSet<&str>, out: &mut Out) {
             &field,
             &["Bidirectional", "HostToContainer", "None"],
         );
+        if let Some(propagation) = m.get("mountPropagation")
+            && propagation.as_str() == Some("Bidirectional")
+            && c.path(&["securityContext", "privileged"])
+                .and_then(Node::scalar_text)
+                != Some("true")
+        {
+            out.forbidden(
+                propagation,
+                &format!("{field}.mountPropagation"),
+                "Bidirectional mount propagation is available only to privileged containers",
+            );
+        }
     }
 }
 

@@ -381,6 +381,63 @@ fn volumes_and_mounts() {
 }
 
 #[test]
+fn volume_sources() {
+    let with = |volume: &str| {
+        deployment(&format!(
+            "{}      volumes: [{{name: v, {volume}}}]\n",
+            containers("")
+        ))
+    };
+    case(
+        &with("secret: {secretName: s, defaultMode: 644}"),
+        "spec.template.spec.volumes[0].secret.defaultMode",
+        "must be a number between 0 and 0777 (octal), both inclusive",
+        // YAML 1.1 reads 0644 as octal, which is what Kubernetes sees.
+        &with("secret: {secretName: s, defaultMode: 0644}"),
+    );
+    case(
+        &with("configMap: {defaultMode: 420}"),
+        "spec.template.spec.volumes[0].configMap.name",
+        "Required value",
+        &with("configMap: {name: c, defaultMode: 420}"),
+    );
+    case(
+        &with("configMap: {name: c, items: [{key: a, path: ../a}]}"),
+        "spec.template.spec.volumes[0].configMap.items[0].path",
+        "must not contain '..'",
+        &with("configMap: {name: c, items: [{key: a, path: conf/a..b}]}"),
+    );
+    case(
+        &with("projected: {sources: [{secret: {name: s, items: [{key: a, path: /a}]}}]}"),
+        "spec.template.spec.volumes[0].projected.sources[0].secret.items[0].path",
+        "must be a relative path",
+        &with(
+            "projected: {sources: [{secret: {name: s, items: [{key: a, path: a, mode: 0400}]}}]}",
+        ),
+    );
+    case(
+        &with("hostPath: {path: /var/run, type: Dir}"),
+        "spec.template.spec.volumes[0].hostPath.type",
+        "Unsupported value",
+        &with("hostPath: {path: /var/run, type: DirectoryOrCreate}"),
+    );
+    let mounting = |privileged: &str| {
+        deployment(&format!(
+            "{}      volumes: [{{name: v, emptyDir: {{}}}}]\n",
+            containers(&format!(
+                "        securityContext: {{privileged: {privileged}}}\n        volumeMounts: [{{name: v, mountPath: /v, mountPropagation: Bidirectional}}]\n"
+            ))
+        ))
+    };
+    case(
+        &mounting("false"),
+        "spec.template.spec.containers[0].volumeMounts[0].mountPropagation",
+        "available only to privileged containers",
+        &mounting("true"),
+    );
+}
+
+#[test]
 fn probes() {
     case(
         &dep("        livenessProbe: {httpGet: {path: /, port: 80}, periodSeconds: -1}\n"),
