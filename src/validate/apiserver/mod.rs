@@ -115,10 +115,13 @@ impl Out<'_> {
         self.push(at, field, message);
     }
 
-    /// A string field that must be one of `supported`, when it is set.
+    /// A string field that must be one of `supported`, when it is set. An empty string is
+    /// left alone: the server defaults most of these fields when they are empty (a chart that
+    /// renders `imagePullPolicy: ""` is accepted), so calling it wrong would be a guess.
     fn one_of(&mut self, parent: &Node, key: &str, path: &str, supported: &[&str]) {
         if let Some(node) = parent.get(key)
             && let Some(value) = node.as_str()
+            && !value.is_empty()
             && !supported.contains(&value)
         {
             self.unsupported(node, &format!("{path}.{key}"), supported);

@@ -22,6 +22,7 @@ pub fn service(obj: &Node, out: &mut Out) {
     let ty = spec
         .get("type")
         .and_then(Node::as_str)
+        .filter(|t| !t.is_empty())
         .unwrap_or("ClusterIP");
     let cluster_ip = spec.get("clusterIP").and_then(Node::as_str).unwrap_or("");
     let headless = cluster_ip == "None";

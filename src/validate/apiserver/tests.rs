@@ -60,6 +60,13 @@ fn enums_use_the_servers_words() {
         r#"Unsupported value: "Sometimes": supported values: "Always", "IfNotPresent", "Never""#,
         &dep("        imagePullPolicy: IfNotPresent\n"),
     );
+    // Empty strings are defaulted like omitted fields.
+    assert!(
+        findings(&dep(
+            "        imagePullPolicy: \"\"\n        ports: [{containerPort: 80, protocol: \"\"}]\n"
+        ))
+        .is_empty()
+    );
     case(
         &dep("        terminationMessagePolicy: Always\n"),
         "spec.template.spec.containers[0].terminationMessagePolicy",
