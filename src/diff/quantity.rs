@@ -88,6 +88,40 @@ impl Quantity {
     }
 }
 
+/// Quantities order by value (`1` > `500m`), which is what a request-within-limit check needs.
+impl Ord for Quantity {
+    fn cmp(&self, other: &Quantity) -> std::cmp::Ordering {
+        let exponent = self.exponent.min(other.exponent);
+        let scaled = |q: &Quantity| {
+            u32::try_from(q.exponent - exponent)
+                .ok()
+                .and_then(|e| 10i128.checked_pow(e))
+                .and_then(|p| q.mantissa.checked_mul(p))
+        };
+        match (scaled(self), scaled(other)) {
+            (Some(a), Some(b)) => a.cmp(&b),
+            // Too far apart to align exactly: the magnitudes decide.
+            _ => self.approximate().total_cmp(&other.approximate()),
+        }
+    }
+}
+
+impl PartialOrd for Quantity {
+    fn partial_cmp(&self, other: &Quantity) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Quantity {
+    fn approximate(&self) -> f64 {
+        self.mantissa as f64 * 10f64.powi(self.exponent)
+    }
+
+    pub fn is_negative(&self) -> bool {
+        self.mantissa < 0
+    }
+}
+
 /// True when both values are quantities (strings or numbers) with the same value.
 pub fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     match (as_quantity(a), as_quantity(b)) {
@@ -129,6 +163,17 @@ pub fn is_quantity_field(parent_key: Option<&str>, key: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn quantities_order_by_value() {
+        let q = |s: &str| parse(s).expect("a quantity");
+        assert!(q("2") > q("1"));
+        assert!(q("500m") < q("1"));
+        assert!(q("1Gi") > q("1G"));
+        assert_eq!(q("1000m").cmp(&q("1")), std::cmp::Ordering::Equal);
+        assert!(q("1E") > q("1n"));
+        assert!(q("-1").is_negative());
+    }
 
     #[test]
     fn equal_values_compare_equal_whatever_the_spelling() {

@@ -1,7 +1,9 @@
 //! Offline validation of manifests: YAML, schemas (built-in kinds and CRDs from the same
 //! repository), semantic rules the API server enforces, duplicates, and policies.
 
+mod apiserver;
 pub mod builtin;
+mod component;
 pub mod crd;
 pub mod report;
 pub mod rules;
@@ -229,7 +231,9 @@ fn findings(obj: &Object, crds: &CrdIndex, config: &ValidationConfig) -> Vec<Dia
         );
         return out;
     };
-    if config.skip_kinds.iter().any(|k| k == kind) {
+    if config.skip_kinds.iter().any(|k| k == kind)
+        || component::is_component_config(api_version, kind)
+    {
         return out;
     }
     let (group, version) = split_api_version(api_version);
@@ -304,6 +308,26 @@ fn findings(obj: &Object, crds: &CrdIndex, config: &ValidationConfig) -> Vec<Dia
             ),
         );
         return out;
+    } else if !group.is_empty() && !group.contains('.') {
+        // A CRD's group is a domain with at least one dot, so this group is a typo of a
+        // built-in one (`app/v1` for `apps/v1`) and the server will not know it.
+        let hint = match builtins.versions_of(kind).as_slice() {
+            [] => String::new(),
+            versions => format!("; {kind} is served as {}", versions.join(", ")),
+        };
+        emit(
+            &mut out,
+            Severity::Error,
+            api_version_node(node),
+            None,
+            None,
+            "apiVersion".into(),
+            "schema",
+            format!(
+                "no API group {group:?}: it is not a Kubernetes group, and a custom resource's group always contains a dot{hint}"
+            ),
+        );
+        return out;
     } else {
         let severity = if config.strict_crds {
             Severity::Error
@@ -349,14 +373,14 @@ fn findings(obj: &Object, crds: &CrdIndex, config: &ValidationConfig) -> Vec<Dia
     }
 
     let mut findings = Vec::new();
-    rules::check_metadata(node, kind, builtin.is_some(), &mut findings);
-    if builtin.is_some() {
-        rules::check_selector(node, kind, &mut findings);
-        if kind == "Secret" && !sops {
-            rules::check_secret_data(node, &mut findings);
-        }
-        rules::check_policies(node, kind, &config.policies, &mut findings);
-    }
+    rules::check(
+        node,
+        kind,
+        builtin.is_some(),
+        sops,
+        &config.policies,
+        &mut findings,
+    );
     for f in findings {
         let severity = match f.level {
             None | Some(Level::Error) => Severity::Error,
@@ -453,6 +477,9 @@ impl Identity {
     /// `None` for objects that cannot collide: no name (generateName) or no kind.
     fn of(obj: &Object, crds: &CrdIndex) -> Option<Identity> {
         let (api_version, kind, name) = (obj.api_version()?, obj.kind()?, obj.name()?);
+        if component::is_component_config(api_version, kind) {
+            return None;
+        }
         let (group, _) = split_api_version(api_version);
         let namespaced = builtins()
             .kind(api_version, kind)

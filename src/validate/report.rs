@@ -429,6 +429,9 @@ fn rule_description(rule: &str) -> &'static str {
         "metadata" => "Invalid name, namespace, labels or annotations",
         "selector" => "The selector does not match the pod template's labels",
         "secret" => "A Secret's data is not valid",
+        "validation" => {
+            "The API server's own validation rejects a value (enums, ranges, required values, names, cross-field rules)"
+        }
         "policy.image-tag" => "A container image has no tag or uses :latest",
         "policy.resource-limits" => "A container has no CPU or memory limits",
         _ => "kubectl gitops validate check",

@@ -1,5 +1,6 @@
-//! Checks beyond the schema that the API server would reject (names, labels, selectors,
-//! Secret data), and policy checks teams opt into (image tags, resource limits).
+//! Checks beyond the schema: what the API server would reject (names, labels, selectors,
+//! Secret data here; the per-kind validation in [`super::apiserver`]), and policy checks teams
+//! opt into (image tags, resource limits). [`check`] is the one entry point.
 
 use regex::Regex;
 use std::sync::OnceLock;
@@ -82,13 +83,37 @@ fn qualified_name(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Every check beyond the schema for one object. `sops` marks a SOPS-encrypted file, whose
+/// values are ciphertext rather than what the server will see.
+pub fn check(
+    obj: &Node,
+    kind: &str,
+    builtin: bool,
+    sops: bool,
+    policies: &Policies,
+    out: &mut Vec<Finding>,
+) {
+    check_metadata(obj, kind, builtin, out);
+    if !builtin {
+        return;
+    }
+    check_selector(obj, kind, out);
+    if !sops {
+        if kind == "Secret" {
+            check_secret_data(obj, out);
+        }
+        super::apiserver::check(obj, kind, out);
+    }
+    check_policies(obj, kind, policies, out);
+}
+
 /// Kinds whose names are DNS labels rather than subdomains.
-const LABEL_NAMED: &[&str] = &["Namespace", "Service"];
+const LABEL_NAMED: &[&str] = &["Namespace"];
 /// Kinds whose names only need to be valid path segments.
 const PATH_NAMED: &[&str] = &["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"];
 
 /// metadata.name/generateName/namespace, labels and annotations.
-pub fn check_metadata(obj: &Node, kind: &str, builtin: bool, out: &mut Vec<Finding>) {
+fn check_metadata(obj: &Node, kind: &str, builtin: bool, out: &mut Vec<Finding>) {
     let Some(meta) = obj.get("metadata") else {
         out.push(finding(
             obj,
@@ -125,6 +150,11 @@ pub fn check_metadata(obj: &Node, kind: &str, builtin: bool, out: &mut Vec<Findi
                 } else {
                     None
                 }
+            } else if kind == "Service" {
+                // A Service name becomes a DNS name: it must start with a letter.
+                (!(dns1123_label(n) && n.starts_with(|c: char| c.is_ascii_lowercase()))).then_some(
+                    "must be a DNS-1035 label: at most 63 lowercase letters, digits and '-', starting with a letter and ending with a letter or digit",
+                )
             } else if LABEL_NAMED.contains(&kind) {
                 (!dns1123_label(n)).then_some(
                     "must be a DNS-1123 label: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit",
@@ -173,7 +203,8 @@ pub fn check_metadata(obj: &Node, kind: &str, builtin: bool, out: &mut Vec<Findi
     }
 }
 
-fn check_labels(labels: Option<&Node>, field: &str, out: &mut Vec<Finding>) {
+/// Label keys and values of a map (an object's labels, a pod template's, a selector map).
+pub(super) fn check_labels(labels: Option<&Node>, field: &str, out: &mut Vec<Finding>) {
     let Some(entries) = labels.and_then(Node::as_map) else {
         return;
     };
@@ -205,7 +236,7 @@ fn check_labels(labels: Option<&Node>, field: &str, out: &mut Vec<Finding>) {
 /// Kinds whose `spec.selector` must select `spec.template`'s labels.
 const SELECTING: &[&str] = &["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"];
 
-pub fn check_selector(obj: &Node, kind: &str, out: &mut Vec<Finding>) {
+fn check_selector(obj: &Node, kind: &str, out: &mut Vec<Finding>) {
     if !SELECTING.contains(&kind) {
         return;
     }
@@ -306,7 +337,7 @@ pub fn check_selector(obj: &Node, kind: &str, out: &mut Vec<Finding>) {
 }
 
 /// Secret `data` values must be base64; kubectl rejects anything else.
-pub fn check_secret_data(obj: &Node, out: &mut Vec<Finding>) {
+fn check_secret_data(obj: &Node, out: &mut Vec<Finding>) {
     let Some(entries) = obj.get("data").and_then(Node::as_map) else {
         return;
     };
@@ -337,7 +368,7 @@ fn is_base64(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
 }
 
-pub fn check_policies(obj: &Node, kind: &str, policies: &Policies, out: &mut Vec<Finding>) {
+fn check_policies(obj: &Node, kind: &str, policies: &Policies, out: &mut Vec<Finding>) {
     let Some((spec, base)) = pod_spec(obj, kind) else {
         return;
     };
@@ -408,5 +439,23 @@ mod tests {
         assert!(!label_value("has space"));
         assert!(is_base64("aGVsbG8="));
         assert!(!is_base64("hello!"));
+    }
+
+    #[test]
+    fn service_names_start_with_a_letter_namespace_names_need_not() {
+        let named = |kind: &str, name: &str| {
+            let yaml = format!("kind: {kind}\nmetadata: {{name: \"{name}\"}}\n");
+            let root = crate::manifest::yaml::parse_stream(&yaml).documents[0]
+                .root
+                .clone()
+                .expect("one document");
+            let mut out = Vec::new();
+            check_metadata(&root, kind, true, &mut out);
+            out.len()
+        };
+        assert_eq!(named("Service", "1web"), 1);
+        assert_eq!(named("Service", "web-1"), 0);
+        assert_eq!(named("Namespace", "1team"), 0);
+        assert_eq!(named("Namespace", "Team"), 1);
     }
 }
