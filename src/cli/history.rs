@@ -107,7 +107,15 @@ pub fn run(args: HistoryArgs) -> anyhow::Result<Outcome> {
             serde_json::to_writer_pretty(&mut out, &Report { bumps: &entries })?;
             writeln!(out)?;
         }
-        Format::Text => write_text(&entries, &mut out)?,
+        Format::Text => {
+            write_text(&entries, &mut out)?;
+            if repo.repo.is_shallow() {
+                writeln!(
+                    anstream::stderr(),
+                    "note: this clone is shallow, so older changes are not in it: git fetch --unshallow"
+                )?;
+            }
+        }
     }
     Ok(Outcome::Clean)
 }

@@ -129,6 +129,7 @@ pub fn run(args: RollbackArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> 
 
     let mut committed = None;
     let mut pushed = false;
+    let mut push_result = rollback::Pushed::Yes;
     let target = rollback::push_target(&repo).ok();
     if !args.dry_run {
         if interactive && !args.yes {
@@ -152,7 +153,8 @@ pub fn run(args: RollbackArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> 
         if args.push {
             let target = rollback::push_target(&repo)
                 .context("the rollback commit was made but not pushed")?;
-            pushed = rollback::push(&repo, &target)?;
+            push_result = rollback::push(&repo, &target)?;
+            pushed = push_result == rollback::Pushed::Yes;
         }
     }
 
@@ -197,7 +199,8 @@ pub fn run(args: RollbackArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> 
     if args.push && !pushed && !args.dry_run {
         writeln!(
             err,
-            "error: the push was rejected; the rollback commit is on your branch. Pull, then push again (never with --force)"
+            "error: the push did not go through; the rollback commit is on your branch: {}",
+            push_result.advice()
         )?;
         return Ok(Outcome::NotClean);
     }

@@ -71,6 +71,16 @@ pub enum ClusterError {
         context: String,
         source: kube::Error,
     },
+    /// The TLS handshake (or the protocol under it) failed: a certificate not trusted, a
+    /// server that speaks plain HTTP. The cause is the message, not three lines below it.
+    #[error(
+        "TLS with the Kubernetes API server at {server} failed: {cause} (check the kubeconfig's certificate-authority-data and the server URL's scheme)"
+    )]
+    Tls {
+        server: String,
+        cause: String,
+        source: kube::Error,
+    },
     /// The server could not be reached.
     #[error(
         "cannot reach the Kubernetes API server at {server}: is the cluster running, and is --context right?"
@@ -351,7 +361,7 @@ impl Cluster {
                     401 => ClusterError::Unauthorized {
                         server: self.server.clone(),
                         context: self.context.clone(),
-                        message,
+                        message: first_line(&message),
                     }
                     .into(),
                     500..=599 => ClusterError::Server {
@@ -364,7 +374,7 @@ impl Cluster {
                     _ => RequestError::Status {
                         code,
                         reason: status.reason.clone(),
-                        message,
+                        message: first_line(&message),
                         details_kind: status
                             .details
                             .as_ref()
@@ -391,11 +401,19 @@ impl Cluster {
                 doing: doing.to_string(),
             }
             .into(),
-            other => ClusterError::Unreachable {
-                server: self.server.clone(),
-                source: other,
-            }
-            .into(),
+            other => match tls_cause(&other) {
+                Some(cause) => ClusterError::Tls {
+                    server: self.server.clone(),
+                    cause,
+                    source: other,
+                }
+                .into(),
+                None => ClusterError::Unreachable {
+                    server: self.server.clone(),
+                    source: other,
+                }
+                .into(),
+            },
         }
     }
 }
@@ -453,6 +471,32 @@ fn timed_out(error: &kube::Error) -> bool {
         cause = e.source();
     }
     false
+}
+
+/// The innermost cause of a transport error when it is about TLS or the protocol under HTTP
+/// (rustls and hyper word them this way), for saying it first.
+fn tls_cause(error: &kube::Error) -> Option<String> {
+    let mut innermost = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        innermost = e.to_string();
+        source = e.source();
+    }
+    let lower = innermost.to_ascii_lowercase();
+    let about_tls = [
+        "certificate",
+        "tls",
+        "handshake",
+        "unknownissuer",
+        "peer sent",
+        "alert",
+        "invalid http version",
+        "wrong version number",
+        "corrupt message",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    about_tls.then(|| first_line(&innermost))
 }
 
 fn first_line(text: &str) -> String {

@@ -85,7 +85,9 @@ impl Repo {
     /// prompts (a credential prompt would hang a non-interactive run).
     pub fn git(&self) -> Command {
         let mut cmd = Command::new("git");
+        // Paths in git's output as they are (`apps/café.yaml`), not octal escapes.
         cmd.current_dir(&self.workdir)
+            .args(["-c", "core.quotePath=false"])
             .env("GIT_TERMINAL_PROMPT", "0")
             .stdin(Stdio::null());
         cmd

@@ -232,10 +232,17 @@ pub fn plan_revert(
         .map_err(lib(format!("cannot read commit {sha}")))?;
     let head_id = repo.head()?;
     if target.parent_count() == 0 {
-        return Err(RollbackError::NotRevertible(format!(
-            "{} is the first commit; there is no earlier version to go back to",
-            short(&sha)
-        )));
+        return Err(RollbackError::NotRevertible(if repo.repo.is_shallow() {
+            format!(
+                "{} is the oldest commit this shallow clone has; fetch the history first: git fetch --unshallow",
+                short(&sha)
+            )
+        } else {
+            format!(
+                "{} is the first commit; there is no earlier version to go back to",
+                short(&sha)
+            )
+        }));
     }
     if target.parent_count() > 1 {
         return Err(RollbackError::NotRevertible(format!(
@@ -976,20 +983,77 @@ pub fn push_target(repo: &Repo) -> Result<PushTarget, GitError> {
     })
 }
 
+/// How a push ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pushed {
+    Yes,
+    /// The remote has commits this branch does not: pull first.
+    Behind,
+    /// A local pre-push hook refused (its message is git's output).
+    HookRefused,
+    /// The remote refused (a pre-receive hook, branch protection), with git's reason.
+    RemoteRefused(String),
+    /// Anything else (the remote unreachable, credentials), with git's last line.
+    Failed(String),
+}
+
+impl Pushed {
+    /// What to do next, for the message after a failed push.
+    pub fn advice(&self) -> String {
+        match self {
+            Pushed::Yes => String::new(),
+            Pushed::Behind => {
+                "the remote has commits this branch does not; pull, then push again (never with --force)".into()
+            }
+            Pushed::HookRefused => {
+                "a pre-push hook refused it (its message is above); fix what it reports, then push again".into()
+            }
+            Pushed::RemoteRefused(why) => format!(
+                "the remote refused it ({why}); ask for the branch to be opened, or push to another branch"
+            ),
+            Pushed::Failed(why) => format!("git could not push: {why}"),
+        }
+    }
+}
+
 /// Pushes HEAD with the git CLI (credential helpers and the pre-push hook apply), never with
-/// force. Returns false when the remote rejected it.
-pub fn push(repo: &Repo, target: &PushTarget) -> Result<bool, GitError> {
+/// force, and says how it went. Git's messages are passed on to stderr as they are.
+pub fn push(repo: &Repo, target: &PushTarget) -> Result<Pushed, GitError> {
     let refspec = format!("HEAD:{}", target.branch);
-    // Git's messages go to the user's terminal; stdout stays free for `-o json`.
     let out = std::process::Command::new("git")
         .current_dir(&repo.workdir)
-        .args(["push", &target.remote, &refspec])
+        .args(["push", "--porcelain", &target.remote, &refspec])
         .stdin(std::process::Stdio::inherit())
-        .stderr(std::process::Stdio::inherit())
         .output()
         .map_err(GitError::Spawn)?;
-    if !out.stdout.is_empty() {
-        eprint!("{}", String::from_utf8_lossy(&out.stdout));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprint!("{stderr}");
+    if out.status.success() {
+        return Ok(Pushed::Yes);
     }
-    Ok(out.status.success())
+    // `--porcelain` prints one `FLAG\tFROM:TO\tSUMMARY (REASON)` line per ref on stdout.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let refs: Vec<&str> = stdout.lines().filter(|l| l.starts_with('!')).collect();
+    let reason = |line: &str| {
+        line.rsplit_once('(')
+            .map(|(_, r)| r.trim_end_matches(')').to_string())
+            .unwrap_or_else(|| line.to_string())
+    };
+    Ok(match refs.first() {
+        Some(line) if line.contains("[rejected]") => Pushed::Behind,
+        Some(line) if line.contains("[remote rejected]") => Pushed::RemoteRefused(reason(line)),
+        Some(line) => Pushed::Failed(reason(line)),
+        // No ref was tried: a pre-push hook stopped git before it talked to the remote, or
+        // the remote could not be reached at all.
+        None if stderr.contains("fatal:") => Pushed::Failed(
+            stderr
+                .lines()
+                .rfind(|l| l.starts_with("fatal:"))
+                .unwrap_or("")
+                .trim_start_matches("fatal:")
+                .trim()
+                .to_string(),
+        ),
+        None => Pushed::HookRefused,
+    })
 }

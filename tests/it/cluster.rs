@@ -1048,6 +1048,21 @@ fn server_that_never_answers_times_out() {
 }
 
 #[test]
+fn a_tls_failure_says_so_first() {
+    // A plain HTTP server behind an https:// URL: the TLS handshake fails.
+    let port = failing_server(500, "InternalError");
+    let repo = repo_with_one_object();
+    let config = fake_kubeconfig(repo.path(), &format!("https://127.0.0.1:{port}"));
+    let out = run(&repo, &config, &["status", "--request-timeout", "5s"]);
+    assert_one_line_error(
+        &out,
+        "TLS with the Kubernetes API server at https://127.0.0.1:",
+    );
+    let first = stderr(&out).lines().next().unwrap_or("").to_string();
+    assert!(first.contains("corrupt message"), "{first}");
+}
+
+#[test]
 fn an_exec_credential_plugin_that_never_returns_is_bounded_by_the_request_timeout() {
     let repo = repo_with_one_object();
     // The plugin holds on for longer than any timeout here (and then ends on its own).

@@ -397,3 +397,18 @@ fn rollback_and_bump_output_never_show_secret_values() {
         stdout(&out)
     );
 }
+
+#[test]
+fn file_names_are_shown_as_they_are_not_as_octal_escapes() {
+    let repo = bumped();
+    repo.write("apps/café.yaml", &deployment("cafe", "nginx:1.27"));
+    repo.commit_all("café");
+    repo.write("apps/café.yaml", &deployment("cafe", "nginx:1.28"));
+    let out = repo.run().args(["rollback", "--yes"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("uncommitted changes in apps/café.yaml"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -322,6 +322,50 @@ fn push_sends_the_branch_to_its_remote() {
 }
 
 #[test]
+fn a_refused_push_says_why_and_what_to_do() {
+    let remote = Repo::bare();
+    let repo = bumped();
+    repo.git(&["remote", "add", "origin", remote.path().to_str().unwrap()]);
+    repo.git(&["push", "-q", "-u", "origin", "main"]);
+    // A pre-push hook of the user's refuses.
+    let hook = repo.path().join(".git/hooks/pre-push");
+    std::fs::write(&hook, "#!/bin/sh\necho blocked by policy >&2\nexit 1\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = repo
+        .run()
+        .args(["rollback", "--yes", "--push"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("blocked by policy"), "{err}");
+    assert!(err.contains("a pre-push hook refused it"), "{err}");
+    assert!(!err.contains("Pull"), "{err}");
+    std::fs::remove_file(&hook).unwrap();
+
+    // The remote moved on: pull first.
+    let other = Repo::new();
+    other.git(&["remote", "add", "origin", remote.path().to_str().unwrap()]);
+    other.git(&["fetch", "-q", "origin"]);
+    other.git(&["checkout", "-q", "-b", "main", "origin/main"]);
+    other.write("NOTES.md", "from elsewhere\n");
+    other.commit_all("elsewhere");
+    other.git(&["push", "-q", "origin", "main"]);
+    let out = repo
+        .run()
+        .args(["rollback", "--yes", "--push"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("pull, then push again (never with --force)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn a_commit_that_bumped_nothing_is_refused() {
     let repo = bumped();
     let readme = repo.git(&["rev-parse", "HEAD~2"]);
