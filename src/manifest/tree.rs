@@ -439,12 +439,44 @@ fn display_of(path: &Path) -> String {
 }
 
 fn walk_dir(root: &Path, files: &mut Vec<FileEntry>, problems: &mut Vec<Diagnostic>) {
+    // Symbolic links are followed while they stay inside the directory walked: one pointing
+    // out of it (`ln -s /etc`) is not read, and never edited by `bump`. Submodules (a
+    // directory with its own `.git`) are other repositories and are not walked either.
+    let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let left_out: std::sync::Arc<std::sync::Mutex<Vec<(PathBuf, &'static str)>>> =
+        std::sync::Arc::default();
+    let note = left_out.clone();
+    let walk_root = root.to_path_buf();
     let walker = ignore::WalkBuilder::new(root)
         .follow_links(true)
         .hidden(true)
         .require_git(false)
         .git_global(false)
         .sort_by_file_name(|a, b| a.cmp(b))
+        .filter_entry(move |entry| {
+            let path = entry.path();
+            if path == walk_root {
+                return true;
+            }
+            let leave = |why| {
+                note.lock()
+                    .expect("no walker thread panics holding this lock")
+                    .push((path.to_path_buf(), why));
+                false
+            };
+            if entry.path_is_symlink() {
+                match path.canonicalize() {
+                    Ok(target) if target.starts_with(&canonical_root) => {}
+                    Ok(_) => return leave("a symbolic link out of the directory; not followed"),
+                    Err(_) => return leave("a symbolic link to nothing; not read"),
+                }
+            }
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            if is_dir && path.join(".git").exists() {
+                return leave("a submodule or nested repository; not read");
+            }
+            true
+        })
         .build();
     for entry in walker {
         match entry {
@@ -470,6 +502,20 @@ fn walk_dir(root: &Path, files: &mut Vec<FileEntry>, problems: &mut Vec<Diagnost
                 ));
             }
         }
+    }
+    let left_out = left_out
+        .lock()
+        .expect("the walk is over")
+        .drain(..)
+        .collect::<Vec<_>>();
+    for (path, why) in left_out {
+        problems.push(Diagnostic::file(
+            Severity::Warning,
+            display_of(&path).into(),
+            None,
+            "io",
+            why,
+        ));
     }
 }
 

@@ -412,3 +412,43 @@ fn file_names_are_shown_as_they_are_not_as_octal_escapes() {
         stderr(&out)
     );
 }
+
+#[test]
+fn bump_never_edits_through_a_link_out_of_the_repository_or_in_a_submodule() {
+    let outside = tempfile::tempdir().unwrap();
+    let elsewhere = outside.path().join("web.yaml");
+    std::fs::write(&elsewhere, deployment("web", "ghcr.io/acme/web:1.0")).unwrap();
+    let repo = bumped();
+    std::os::unix::fs::symlink(outside.path(), repo.path().join("linked")).unwrap();
+    // A nested repository (as a submodule checkout is) with the same image.
+    let nested = repo.path().join("vendor/other");
+    std::fs::create_dir_all(&nested).unwrap();
+    crate::common::git(&nested, &["init", "-q"]);
+    std::fs::write(
+        nested.join("web.yaml"),
+        deployment("web", "ghcr.io/acme/web:1.0"),
+    )
+    .unwrap();
+    let out = repo.run().args(["bump", WEB, "1.5"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(repo.read("apps/web.yaml").contains("web:1.5"));
+    assert!(
+        std::fs::read_to_string(&elsewhere)
+            .unwrap()
+            .contains("web:1.0")
+    );
+    assert!(
+        std::fs::read_to_string(nested.join("web.yaml"))
+            .unwrap()
+            .contains("web:1.0")
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("linked: a symbolic link out of the directory; not followed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("vendor/other: a submodule or nested repository; not read"),
+        "{err}"
+    );
+}
