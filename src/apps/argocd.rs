@@ -44,6 +44,13 @@ pub fn application(node: &Node, at: (Arc<str>, u32), repo: &RepoView) -> App {
         object: Some((namespace, name.clone())),
         cluster,
         namespace: dest_namespace.clone(),
+        ignore_differences: spec
+            .and_then(|s| s.get("ignoreDifferences"))
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .map(Node::to_json)
+            .collect(),
         ..App::new(Controller::Argocd, "Application", no_source).defined_at(&at.0, at.1)
     };
     let sources: Vec<&Node> = match spec.and_then(|s| s.get("sources")).and_then(Node::as_seq) {

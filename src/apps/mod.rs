@@ -208,6 +208,8 @@ pub struct App {
     /// The kubeconfig Secret a Flux object applies with (`spec.kubeConfig`): its objects go
     /// to that remote cluster, not to the one the controller runs in.
     pub remote: Option<String>,
+    /// Differences its controller ignores (Argo CD `spec.ignoreDifferences` entries).
+    pub ignore_differences: Vec<Json>,
 }
 
 impl App {
@@ -233,6 +235,7 @@ impl App {
             problems: Vec::new(),
             inputs: BTreeSet::new(),
             remote: None,
+            ignore_differences: Vec::new(),
         }
     }
 

@@ -67,6 +67,10 @@ pub struct DiffArgs {
     /// exactly what Git sets (skipped by default: applying them cannot change anything).
     #[arg(long)]
     pub dry_run_all: bool,
+    /// Compare everything: do not leave out what the controllers ignore (Argo CD
+    /// ignoreDifferences and argocd-cm rules, Flux ssa/reconcile annotations).
+    #[arg(long)]
+    pub no_ignore: bool,
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }
@@ -199,6 +203,7 @@ fn cluster_items(
     let diff_options = DiffOptions {
         field_manager: args.field_manager.clone(),
         dry_run_all: args.dry_run_all,
+        no_ignore: args.no_ignore,
     };
     let mut items = Vec::new();
     let mut warnings = Vec::new();
@@ -219,17 +224,22 @@ fn cluster_items(
             ..
         } in report.results
         {
+            let result = match outcome {
+                Result_::Compared(d) => Ok(*d),
+                Result_::UnknownKind(m) => Err(("unknown-kind", m)),
+                Result_::Failed(m) => Err(("failed", m)),
+                Result_::Ignored(why) => {
+                    warnings.push(format!("{id}: not compared: {why}"));
+                    continue;
+                }
+            };
             items.push(Item {
                 context: multiple.then(|| report.context.clone()),
                 app: None,
                 id,
                 source: Some(source),
                 method: Some(method),
-                result: match outcome {
-                    Result_::Compared(d) => Ok(*d),
-                    Result_::UnknownKind(m) => Err(("unknown-kind", m)),
-                    Result_::Failed(m) => Err(("failed", m)),
-                },
+                result,
             });
         }
     }

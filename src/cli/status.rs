@@ -98,6 +98,11 @@ pub struct StatusArgs {
     /// objects in Git.
     #[arg(short = 'A', long, help_heading = "Cluster options")]
     pub all_namespaces: bool,
+    /// Compare everything: do not leave out what the controllers ignore (Argo CD
+    /// ignoreDifferences and argocd-cm rules, Flux ssa/reconcile/prune annotations, Argo CD
+    /// IgnoreExtraneous).
+    #[arg(long)]
+    pub no_ignore: bool,
 }
 
 /// The stable `-o json` shape.
@@ -118,6 +123,7 @@ struct Summary {
     missing: usize,
     extra: usize,
     unknown: usize,
+    ignored: usize,
 }
 
 impl Summary {
@@ -130,6 +136,7 @@ impl Summary {
                 Sync::Missing => s.missing += 1,
                 Sync::Extra => s.extra += 1,
                 Sync::Unknown => s.unknown += 1,
+                Sync::Ignored => s.ignored += 1,
             }
         }
         s
@@ -144,6 +151,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
     let desired = read_desired(&args.source.selection(&args.cluster))?;
     let status_options = StatusOptions {
         all_namespaces: args.all_namespaces,
+        no_ignore: args.no_ignore,
         tracking_labels: args
             .tracking_labels
             .iter()
@@ -289,6 +297,7 @@ fn sync_style(sync: Sync) -> anstyle::Style {
         Sync::OutOfSync => Yellow,
         Sync::Missing | Sync::Unknown => Red,
         Sync::Extra => Magenta,
+        Sync::Ignored => BrightBlack,
     };
     anstyle::Style::new().fg_color(Some(color.into()))
 }
@@ -310,6 +319,7 @@ fn sync_text(sync: Sync) -> &'static str {
         Sync::Missing => "Missing",
         Sync::Extra => "Extra",
         Sync::Unknown => "Unknown",
+        Sync::Ignored => "Ignored",
     }
 }
 
@@ -390,6 +400,10 @@ fn write_text(
                                     .as_ref()
                                     .filter(|h| h.state != State::Healthy)
                                     .map(|h| h.message.clone())
+                            })
+                            .or_else(|| {
+                                (!o.ignored.is_empty())
+                                    .then(|| format!("ignores {}", o.ignored.join(", ")))
                             })
                             .unwrap_or_default(),
                     };

@@ -50,6 +50,10 @@ pub struct Target {
     pub objects: Vec<DesiredObject>,
     /// App names in this target, which controllers may use as tracking values.
     pub apps: Vec<String>,
+    /// Differences the apps' controllers ignore (Argo CD `ignoreDifferences`), by app.
+    pub ignores: crate::cluster::ignore::Ignores,
+    /// Some app here is an Argo CD Application (so argocd-cm's rules apply).
+    pub argocd: bool,
 }
 
 /// Everything read for a run.
@@ -145,6 +149,8 @@ pub fn load(selection: &Selection) -> Result<Desired, DesiredError> {
         {
             target.apps.push(t);
         }
+        target.ignores.add_app(&app.name, &app.ignore_differences);
+        target.argocd |= app.controller == apps::Controller::Argocd;
     }
     for object in &set.manifests.objects {
         if wanted.as_ref().is_some_and(|w| !w.contains(&object.unit)) {

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::desired::Target;
+use super::ignore::{Ignores, Verdict};
 use super::live::{self, LiveSet};
 use super::plan::{self, Placed};
 use super::{CONCURRENCY, Cluster, ClusterError, Discovery, RequestError};
@@ -40,6 +41,8 @@ pub enum Outcome {
     UnknownKind(String),
     /// The server rejected the object (invalid, conflict, missing namespace...).
     Failed(String),
+    /// Its controller leaves it alone (Flux `ssa: Ignore`, `reconcile: disabled`), and why.
+    Ignored(String),
 }
 
 /// One Git object's result.
@@ -69,6 +72,8 @@ pub struct DiffOptions {
     pub field_manager: String,
     /// Dry-run every object, even those whose live version already holds what Git sets.
     pub dry_run_all: bool,
+    /// Compare everything, whatever the controllers ignore (`--no-ignore`).
+    pub no_ignore: bool,
 }
 
 /// Compares every object of a target with the cluster.
@@ -87,11 +92,14 @@ pub async fn diff(
         .map(|p| p.id.name.as_str())
         .collect();
 
+    let ignores =
+        super::ignore::for_target(cluster, target, options.no_ignore, &mut warnings).await;
     let context = Shared {
         cluster,
         live: &live,
         options,
         namespaces_in_git: &namespaces_in_git,
+        ignores: &ignores,
     };
     let mut results: Vec<(usize, ObjectResult)> = futures::stream::iter(placed.iter().enumerate())
         .map(|(i, p)| {
@@ -128,6 +136,19 @@ struct Shared<'a> {
     live: &'a LiveSet,
     options: &'a DiffOptions,
     namespaces_in_git: &'a [&'a str],
+    ignores: &'a Ignores,
+}
+
+/// The diff of a live object and what Git makes of it, without what the app's controller
+/// ignores (Argo CD ignoreDifferences, argocd-cm rules).
+fn diffed(ctx: &Shared<'_>, p: &Placed, live: Option<Value>, after: Option<Value>) -> ObjectDiff {
+    match (live, after) {
+        (Some(mut live), Some(mut after)) => {
+            ctx.ignores.strip(Some(&p.app), &mut after, &mut live);
+            ObjectDiff::new(p.id.clone(), Some(live), Some(after))
+        }
+        (live, after) => ObjectDiff::new(p.id.clone(), live, after),
+    }
 }
 
 /// True when applying Git cannot change the live object: it holds exactly the values Git
@@ -157,9 +178,21 @@ async fn compare_one(ctx: &Shared<'_>, p: &Placed) -> Result<ObjectResult, Clust
         fallback: Some(why),
         ..result(
             Method::ClientSide,
-            Outcome::Compared(Box::new(client_side(p, live))),
+            Outcome::Compared(Box::new(client_side(ctx, p, live))),
         )
     };
+    let live = ctx.live.get(&p.key).cloned();
+    match ctx.ignores.verdict(&p.body) {
+        Verdict::NotApplied(why) => return Ok(result(Method::ClientSide, Outcome::Ignored(why))),
+        // Created once and never corrected: what it holds now is what the controller keeps.
+        Verdict::CreatedOnly(_) if live.is_some() => {
+            return Ok(result(
+                Method::LiveMatchesGit,
+                Outcome::Compared(Box::new(ObjectDiff::new(p.id.clone(), live.clone(), live))),
+            ));
+        }
+        _ => {}
+    }
     let resource = match &p.resource {
         Ok(r) => r,
         Err(_) if p.crd_in_git => {
@@ -179,7 +212,6 @@ async fn compare_one(ctx: &Shared<'_>, p: &Placed) -> Result<ObjectResult, Clust
             ));
         }
     };
-    let live = ctx.live.get(&p.key).cloned();
     if !ctx.options.dry_run_all
         && let Some(current) = &live
         && apply_changes_nothing(p, current, &ctx.options.field_manager)
@@ -198,7 +230,7 @@ async fn compare_one(ctx: &Shared<'_>, p: &Placed) -> Result<ObjectResult, Clust
     {
         Ok(merged) => Ok(result(
             Method::ServerSideDryRun,
-            Outcome::Compared(Box::new(ObjectDiff::new(p.id.clone(), live, Some(merged)))),
+            Outcome::Compared(Box::new(diffed(ctx, p, live, Some(merged)))),
         )),
         // Forbidden (read-only RBAC) or not supported (an API without apply patches).
         Err(RequestError::Status {
@@ -257,13 +289,13 @@ fn git_side(p: &Placed) -> Value {
 }
 
 /// Live with Git's fields laid over it (or Git alone when the object is not live).
-fn client_side(p: &Placed, live: Option<Value>) -> ObjectDiff {
+fn client_side(ctx: &Shared<'_>, p: &Placed, live: Option<Value>) -> ObjectDiff {
     let git = git_side(p);
     match live {
         Some(mut live) => {
             normalize::normalize(&mut live);
             let merged = compare::overlay(&live, &git);
-            ObjectDiff::new(p.id.clone(), Some(live), Some(merged))
+            diffed(ctx, p, Some(live), Some(merged))
         }
         None => ObjectDiff::new(p.id.clone(), None, Some(git)),
     }
@@ -341,6 +373,7 @@ mod tests {
         let options = DiffOptions {
             field_manager: FIELD_MANAGER.into(),
             dry_run_all: false,
+            no_ignore: false,
         };
         let report = diff(&cluster, &target, &options).await.expect("diff");
         let changes: Vec<String> = report
@@ -350,6 +383,7 @@ mod tests {
                 Outcome::Compared(d) => format!("{:?}/{:?}", d.change, r.method),
                 Outcome::Failed(m) => format!("failed: {m}"),
                 Outcome::UnknownKind(m) => format!("unknown: {m}"),
+                Outcome::Ignored(m) => format!("ignored: {m}"),
             })
             .collect();
         assert_eq!(

@@ -8,6 +8,7 @@ pub mod desired;
 pub mod discovery;
 pub mod dryrun;
 pub mod health;
+pub mod ignore;
 pub mod live;
 pub mod plan;
 pub mod sync;

@@ -24,6 +24,8 @@ pub struct Placed {
     pub resource: Result<Resource, String>,
     /// True when the kind is unknown to the cluster but a CRD in Git defines it.
     pub crd_in_git: bool,
+    /// The app it belongs to (its ignore rules apply).
+    pub app: String,
 }
 
 /// Resolves every object's kind (one discovery request per group version used) and
@@ -90,6 +92,7 @@ pub async fn place(
             body,
             source: object.source.clone(),
             resource,
+            app: object.app.clone(),
         });
     }
     Ok(out)

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::controllers::{self, Controller, Pending};
 use super::desired::Target;
 use super::health::{self, Health};
+use super::ignore::{Ignores, Verdict};
 use super::live::{self, LiveKey, LiveSet, Query};
 use super::plan::{self, Placed};
 use super::tracking::Tracking;
@@ -30,6 +31,8 @@ pub enum Sync {
     Extra,
     /// In Git, but the cluster does not serve its kind.
     Unknown,
+    /// Its controller leaves it alone (an annotation or an ignore rule says so): not drift.
+    Ignored,
 }
 
 /// One object's state.
@@ -54,6 +57,9 @@ pub struct ObjectStatus {
     /// Fields Git sets that the live object does not hold (OutOfSync).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub drifted: Vec<String>,
+    /// Fields left out of the comparison because the controller ignores them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<String>,
 }
 
 /// A controller with the commits it has not applied.
@@ -115,6 +121,8 @@ pub struct StatusOptions {
     /// More label keys that name the app an object belongs to, with a value (`key=value`)
     /// or with values learnt from the app's objects (`key`).
     pub tracking_labels: Vec<(String, Option<String>)>,
+    /// Compare everything, whatever the controllers ignore (`--no-ignore`).
+    pub no_ignore: bool,
 }
 
 /// Computes the status of one target on one cluster.
@@ -238,7 +246,12 @@ pub async fn status(
         live::list(cluster, extra_queries, false).await?
     };
 
-    let mut objects: Vec<ObjectStatus> = placed.iter().map(|p| object_status(p, &live)).collect();
+    let ignores =
+        super::ignore::for_target(cluster, target, options.no_ignore, &mut warnings).await;
+    let mut objects: Vec<ObjectStatus> = placed
+        .iter()
+        .map(|p| object_status(p, &live, &ignores))
+        .collect();
     let in_git: HashSet<&LiveKey> = placed.iter().map(|p| &p.key).collect();
     let mut extras: Vec<(&LiveKey, &Value)> = live
         .objects
@@ -258,6 +271,7 @@ pub async fn status(
             tracking.reason(object)
         };
         let Some(reason) = reason else { continue };
+        let left_alone = ignores.extraneous_ignored(object);
         objects.push(ObjectStatus {
             api_version: object
                 .get("apiVersion")
@@ -267,12 +281,20 @@ pub async fn status(
             kind: key.1.clone(),
             namespace: key.2.clone(),
             name: key.3.clone(),
-            sync: Sync::Extra,
+            sync: if left_alone.is_some() {
+                Sync::Ignored
+            } else {
+                Sync::Extra
+            },
             health: health::of(object),
             images: health::images(object),
             source: None,
-            reason: Some(reason),
+            reason: Some(match left_alone {
+                Some(why) => format!("not in Git, {reason}; {why}"),
+                None => reason,
+            }),
             drifted: Vec::new(),
+            ignored: Vec::new(),
         });
     }
     objects.sort_by(|a, b| (&a.namespace, &a.kind, &a.name).cmp(&(&b.namespace, &b.kind, &b.name)));
@@ -320,7 +342,7 @@ pub async fn status(
     })
 }
 
-fn object_status(p: &Placed, live: &LiveSet) -> ObjectStatus {
+fn object_status(p: &Placed, live: &LiveSet, ignores: &Ignores) -> ObjectStatus {
     let mut status = ObjectStatus {
         api_version: p.id.api_version(),
         kind: p.id.kind.clone(),
@@ -332,7 +354,18 @@ fn object_status(p: &Placed, live: &LiveSet) -> ObjectStatus {
         source: Some(p.source.clone()),
         reason: None,
         drifted: Vec::new(),
+        ignored: Vec::new(),
     };
+    let verdict = ignores.verdict(&p.body);
+    if let Verdict::NotApplied(why) = &verdict {
+        status.sync = Sync::Ignored;
+        status.reason = Some(why.clone());
+        if let Some(object) = live.get(&p.key) {
+            status.health = health::of(object);
+            status.images = health::images(object);
+        }
+        return status;
+    }
     if let Err(problem) = &p.resource {
         if p.crd_in_git {
             status.reason = Some("its CRD is in Git but not installed yet".into());
@@ -348,11 +381,17 @@ fn object_status(p: &Placed, live: &LiveSet) -> ObjectStatus {
     let mut git = p.body.clone();
     compare::fold_string_data(&mut git);
     normalize::normalize(&mut git);
-    status.drifted = compare::unmet_fields(&git, object);
-    status.sync = if status.drifted.is_empty() {
-        Sync::Synced
-    } else {
-        Sync::OutOfSync
+    let mut live_copy = object.clone();
+    status.ignored = ignores.strip(Some(&p.app), &mut git, &mut live_copy);
+    status.drifted = compare::unmet_fields(&git, &live_copy);
+    status.sync = match (&verdict, status.drifted.is_empty()) {
+        (_, true) => Sync::Synced,
+        (Verdict::CreatedOnly(why), false) => {
+            status.reason = Some(why.clone());
+            status.ignored.append(&mut status.drifted);
+            Sync::Synced
+        }
+        _ => Sync::OutOfSync,
     };
     status.health = health::of(object);
     status.images = health::images(object);

@@ -943,6 +943,179 @@ fn bad_credentials_and_forbidden_exit_2_with_one_line() {
     );
 }
 
+/// The sync state and ignored fields of one object in `status -o json`.
+fn sync_of(json: &Value, kind: &str, name: &str) -> (String, Value) {
+    let o = object(json, kind, name);
+    (
+        o["sync"].as_str().unwrap_or("").to_string(),
+        o["ignored"].clone(),
+    )
+}
+
+/// The `result` of one object in `diff -o json`.
+fn diff_result(json: &Value, kind: &str, name: &str) -> String {
+    json["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .find(|o| o["kind"] == kind && o["name"] == name)
+        .map(|o| o["result"].as_str().unwrap_or("").to_string())
+        .unwrap_or_else(|| "absent".into())
+}
+
+#[test]
+#[ignore = "needs a cluster: run tests/cluster/apiserver.sh up"]
+fn what_the_controllers_ignore_is_not_drift_unless_no_ignore() {
+    let config = kubeconfig();
+    let ns = Namespace::new();
+    let n = &ns.name;
+    let repo = Repo::new();
+    // An Argo CD app that ignores its Deployment's replicas and an injected sidecar.
+    repo.write(
+        "argocd/web.yaml",
+        &format!(
+            "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: web, namespace: argocd}}
+spec:
+  project: default
+  source: {{repoURL: https://example.com/none.git, path: apps/web, targetRevision: main}}
+  destination: {{server: https://kubernetes.default.svc, namespace: {n}}}
+  ignoreDifferences:
+  - group: apps
+    kind: Deployment
+    jsonPointers: [/spec/replicas]
+    jqPathExpressions:
+    - '.spec.template.spec.containers[] | select(.name == \"injected\")'
+"
+        ),
+    );
+    repo.write(
+        "apps/web/deployment.yaml",
+        &format!(
+            "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: {n}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers:
+      - {{name: web, image: \"nginx:1.27\"}}
+"
+        ),
+    );
+    // Flux: created once and never corrected, and never applied at all.
+    repo.write(
+        "apps/web/configmaps.yaml",
+        &format!(
+            "apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: once
+  namespace: {n}
+  annotations: {{kustomize.toolkit.fluxcd.io/ssa: IfNotPresent}}
+data: {{mode: git}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: skipped
+  namespace: {n}
+  annotations: {{kustomize.toolkit.fluxcd.io/ssa: Ignore}}
+data: {{mode: git}}
+"
+        ),
+    );
+    repo.commit_all("web");
+    let apply = |file: &str| {
+        let out = kubectl_with(
+            &config,
+            &[
+                "apply",
+                "--server-side",
+                "-f",
+                &repo.path().join(file).display().to_string(),
+            ],
+            None,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    apply("apps/web/deployment.yaml");
+    let once = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: once, namespace: {n}}}\ndata: {{mode: edited-live}}\n"
+    );
+    let out = kubectl_with(&config, &["apply", "-f", "-"], Some(&once));
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Live changes the controllers leave alone: a scale, and an injected sidecar.
+    let patch = r#"{"spec":{"replicas":3,"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.27"},{"name":"injected","image":"busybox:1.36"}]}}}}"#;
+    let out = kubectl_with(
+        &config,
+        &[
+            "-n",
+            n,
+            "patch",
+            "deployment",
+            "web",
+            "--type=merge",
+            "-p",
+            patch,
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let out = run(&repo, &config, &["status", "-o", "json"]);
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let (sync, ignored) = sync_of(&json, "Deployment", "web");
+    assert_eq!(sync, "Synced", "{json}");
+    assert!(ignored.to_string().contains(".spec.replicas"), "{ignored}");
+    assert_eq!(sync_of(&json, "ConfigMap", "once").0, "Synced", "{json}");
+    assert_eq!(
+        sync_of(&json, "ConfigMap", "skipped").0,
+        "Ignored",
+        "{json}"
+    );
+    let out = run(&repo, &config, &["diff", "-o", "json"]);
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(
+        diff_result(&json, "Deployment", "web"),
+        "unchanged",
+        "{json}"
+    );
+    assert_eq!(
+        diff_result(&json, "ConfigMap", "once"),
+        "unchanged",
+        "{json}"
+    );
+    assert_eq!(
+        diff_result(&json, "ConfigMap", "skipped"),
+        "absent",
+        "{json}"
+    );
+
+    // --no-ignore shows all of it.
+    let out = run(&repo, &config, &["status", "--no-ignore", "-o", "json"]);
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(sync_of(&json, "Deployment", "web").0, "OutOfSync", "{json}");
+    assert_eq!(sync_of(&json, "ConfigMap", "once").0, "OutOfSync", "{json}");
+    assert_eq!(
+        sync_of(&json, "ConfigMap", "skipped").0,
+        "Missing",
+        "{json}"
+    );
+    let out = run(&repo, &config, &["diff", "--no-ignore", "-o", "json"]);
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(diff_result(&json, "Deployment", "web"), "changed", "{json}");
+    assert_eq!(
+        diff_result(&json, "ConfigMap", "skipped"),
+        "created",
+        "{json}"
+    );
+}
+
 // Faults that need no cluster: local servers that refuse, fail, or never answer.
 
 fn fake_kubeconfig(dir: &Path, server: &str) -> String {
