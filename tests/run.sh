@@ -5,6 +5,9 @@
 # places only (nothing is installed into the system by this script):
 #   - pre-commit and prek (tests/requirements.txt, from PyPI) in a virtualenv at
 #     $KGO_CACHE/venv, first on PATH for the tests;
+#   - husky 9 and lefthook (tests/npm-requirements.txt, from the npm registry) under
+#     $KGO_CACHE/npm, first on PATH for the tests, and husky 8 under $KGO_CACHE/npm-husky8,
+#     named by HUSKY8 (its `husky` command would shadow husky 9's);
 #   - a local Kubernetes API server (tests/cluster/apiserver.sh): built once into $KGO_CACHE,
 #     started in a state directory of this run, and stopped (etcd and kube-apiserver) when the
 #     script exits, also on failure and on Ctrl-C. A cluster you started yourself with
@@ -49,6 +52,31 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
   printf '%s\n' "$want" >"$stamp"
 fi
 export PATH="$VENV/bin:$PATH"
+
+# ---- husky and lefthook, from the npm registry into prefixes of their own
+command -v npm >/dev/null 2>&1 || die "missing: npm is not on PATH (the husky and lefthook tests install them from the npm registry)"
+npm_requirements=tests/npm-requirements.txt
+want="$(sha256sum "$npm_requirements" | cut -d' ' -f1)"
+if [ "$(cat "$KGO_CACHE/npm.sha256" 2>/dev/null)" != "$want" ]; then
+  mkdir -p "$KGO_CACHE"
+  : >"$KGO_CACHE/npm.log"
+  grep -v '^#' "$npm_requirements" | while read -r prefix packages; do
+    [ -n "$prefix" ] || continue
+    say "installing $packages into $KGO_CACHE/$prefix"
+    rm -rf "${KGO_CACHE:?}/$prefix"
+    # --ignore-scripts: lefthook's postinstall would run `lefthook install` in the repository
+    # npm was started from, which is this one.
+    # shellcheck disable=SC2086
+    npm install --prefix "$KGO_CACHE/$prefix" --ignore-scripts --no-save --no-audit --no-fund \
+      $packages >>"$KGO_CACHE/npm.log" 2>&1 || {
+      tail -n 20 "$KGO_CACHE/npm.log" >&2
+      die "npm could not install $packages into $KGO_CACHE/$prefix (log: $KGO_CACHE/npm.log)"
+    }
+  done
+  printf '%s\n' "$want" >"$KGO_CACHE/npm.sha256"
+fi
+export PATH="$KGO_CACHE/npm/node_modules/.bin:$PATH"
+export HUSKY8="$KGO_CACHE/npm-husky8/node_modules/.bin/husky"
 
 # ---- the cluster
 if [ -n "${KGO_TEST_KUBECONFIG:-}" ]; then

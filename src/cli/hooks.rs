@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::{GlobalArgs, Outcome};
-use crate::hooks::install::{self, Action};
+use crate::hooks::install::{self, Action, Change};
 use crate::hooks::pre_push;
 use crate::validate::report;
 
@@ -24,7 +24,9 @@ pub enum HooksCommand {
     /// Install the hooks into this repository (both unless one is named).
     ///
     /// Hooks go where `git rev-parse --git-path hooks` says, so core.hooksPath and worktrees
-    /// work. A hook already there is kept as <hook>.legacy and runs first.
+    /// work. A hook already there is kept as <hook>.legacy and runs first. Under pre-commit or
+    /// prek the hook is installed as <hook>.legacy, which they run before their own hooks;
+    /// under husky it is added to husky's script (.husky/<hook>).
     Install(InstallArgs),
     /// Remove the hooks (both unless one is named), putting back any hook they replaced.
     ///
@@ -104,12 +106,30 @@ pub fn run_hooks(args: HooksArgs, _global: &GlobalArgs) -> anyhow::Result<Outcom
                 .context("hooks were not installed")?;
             for (hook, action) in done {
                 let what = match action {
-                    Action::Unchanged => "unchanged",
-                    Action::Updated => "updated",
+                    Action::Husky { script, change } => {
+                        let script = shown(&cwd, &script);
+                        let what = match change {
+                            Change::Unchanged => format!("unchanged in {script}"),
+                            Change::Updated => format!("updated in {script}"),
+                            Change::Created => format!("created {script}"),
+                            _ => format!("added to {script}"),
+                        };
+                        writeln!(
+                            out,
+                            "{hook}: {what} (husky runs it; commit it to share the check with your team)"
+                        )?;
+                        continue;
+                    }
+                    Action::Unchanged => "unchanged".to_string(),
+                    Action::Updated => "updated".to_string(),
                     Action::InstalledKeepingLegacy => {
                         "installed (the previous hook is kept as .legacy and runs first)"
+                            .to_string()
                     }
-                    _ => "installed",
+                    Action::UnderFramework(f) => {
+                        format!("installed as {hook}.legacy, which {f} runs before its own hooks")
+                    }
+                    _ => "installed".to_string(),
                 };
                 writeln!(out, "{hook}: {what} in {}", shown(&cwd, &dir))?;
             }
@@ -119,6 +139,16 @@ pub fn run_hooks(args: HooksArgs, _global: &GlobalArgs) -> anyhow::Result<Outcom
                 install::uninstall(&cwd, &which.hooks()).context("hooks were not removed")?;
             for (hook, action) in done {
                 let what = match action {
+                    Action::Husky { script, change } => {
+                        let script = shown(&cwd, &script);
+                        let what = match change {
+                            Change::Deleted => format!("removed {script} (install had created it)"),
+                            Change::NotInstalled => format!("not installed in {script}"),
+                            _ => format!("removed from {script}"),
+                        };
+                        writeln!(out, "{hook}: {what}")?;
+                        continue;
+                    }
                     Action::RemovedRestoringLegacy => {
                         "removed (the previous hook is back in place)"
                     }

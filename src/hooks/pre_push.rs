@@ -178,8 +178,10 @@ fn changed_paths(repo: &Path, revisions: &[&str]) -> Result<BTreeSet<String>, Pr
     ];
     args.extend(revisions);
     let out = git(repo, &args)?;
+    // With `-z` and an empty format every path ends with a NUL and nothing else is printed:
+    // a newline is part of a file name, never a separator.
     Ok(out
-        .split(['\0', '\n'])
+        .split('\0')
         .filter(|p| !p.is_empty())
         .map(str::to_string)
         .collect())
@@ -228,7 +230,13 @@ pub fn check_changes(
         report.diagnostics.retain(|d| !extra.contains(&*d.file));
         return report;
     }
-    let in_tree: HashSet<&str> = set.files.iter().map(|f| &*f.display).collect();
+    // Changed paths listed with a problem (a symlink out of the repository) are reported too.
+    let in_tree: HashSet<&str> = set
+        .files
+        .iter()
+        .map(|f| &*f.display)
+        .chain(set.problems.iter().map(|d| &*d.file))
+        .collect();
 
     let roots = affected_roots(set, changed);
     let changed_dirs: HashSet<&str> = changed.iter().map(|p| parent(p)).collect();

@@ -159,6 +159,7 @@ impl FileSet {
         prefixes: &[String],
     ) -> Result<FileSet, git2::Error> {
         let mut files = Vec::new();
+        let mut problems = Vec::new();
         tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
             let Ok(name) = entry.name() else {
                 return git2::TreeWalkResult::Ok;
@@ -170,24 +171,41 @@ impl FileSet {
                     git2::TreeWalkResult::Ok
                 };
             }
-            // Regular files only: symlinks and submodules are not manifests in the commit.
+            // Regular files, and symlinks read as their target in the same tree (git stores a
+            // symlink as a blob holding the link text, which is not the manifest). Submodules
+            // are not manifests in the commit.
             let regular = matches!(entry.filemode(), 0o100644 | 0o100755);
+            let link = entry.filemode() == 0o120000;
             let path = format!("{dir}{name}");
-            if regular
+            if (regular || link)
                 && is_yaml_name(name)
                 && (prefixes.is_empty() || prefixes.iter().any(|p| under(&path, p)))
             {
-                files.push(FileEntry {
-                    display: path.into(),
-                    location: Location::Blob(entry.id()),
-                    explicit: false,
-                });
+                let target = if link {
+                    resolve_link(repo, tree, &path, entry.id())
+                } else {
+                    Ok(entry.id())
+                };
+                match target {
+                    Ok(id) => files.push(FileEntry {
+                        display: path.into(),
+                        location: Location::Blob(id),
+                        explicit: false,
+                    }),
+                    Err(why) => problems.push(Diagnostic::file(
+                        Severity::Warning,
+                        path.into(),
+                        None,
+                        "symlink",
+                        format!("{why}: not checked"),
+                    )),
+                }
             }
             git2::TreeWalkResult::Ok
         })?;
         Ok(FileSet {
             files,
-            problems: Vec::new(),
+            problems,
             source: Source::Git {
                 repo_path: repo.path().to_path_buf(),
                 tree: tree.id(),
@@ -312,10 +330,11 @@ impl FileSet {
                 let id = {
                     let tree = repo.find_tree(*tree).ok()?;
                     let entry = tree.get_path(Path::new(path)).ok()?;
-                    if entry.kind() != Some(git2::ObjectType::Blob) {
-                        return None;
+                    match entry.filemode() {
+                        0o100644 | 0o100755 => entry.id(),
+                        0o120000 => resolve_link(&repo, &tree, path, entry.id()).ok()?,
+                        _ => return None,
                     }
-                    entry.id()
                 };
                 Some(read_blob(&Ok(repo), id))
             }
@@ -334,6 +353,51 @@ impl FileSet {
             Source::WorkTree { .. } => None,
         }
     }
+}
+
+/// How many symlinks in a row are followed before giving up (git's own limit for links in
+/// the work tree is of the same order; a cycle ends here too).
+const MAX_LINK_HOPS: usize = 16;
+
+/// The blob a symlink at `path` (repo-relative) in `tree` points to, following links to
+/// links. `Err` says why it is not a file of the same commit: it points outside the
+/// repository (absolute, or above its root), at nothing, or at a directory.
+fn resolve_link(
+    repo: &git2::Repository,
+    tree: &git2::Tree<'_>,
+    path: &str,
+    id: git2::Oid,
+) -> Result<git2::Oid, String> {
+    let (mut path, mut id) = (path.to_string(), id);
+    for _ in 0..MAX_LINK_HOPS {
+        let blob = repo.find_blob(id).map_err(|e| e.message().to_string())?;
+        let text = String::from_utf8_lossy(blob.content()).into_owned();
+        let outside = || format!("a symlink to {text}, outside the repository");
+        if text.starts_with('/') {
+            return Err(outside());
+        }
+        let mut parts: Vec<&str> = path.split('/').collect();
+        parts.pop();
+        for part in text.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    parts.pop().ok_or_else(outside)?;
+                }
+                part => parts.push(part),
+            }
+        }
+        let target = parts.join("/");
+        let entry = tree
+            .get_path(Path::new(&target))
+            .map_err(|_| format!("a symlink to {text}, which is not in the commit"))?;
+        match entry.filemode() {
+            0o100644 | 0o100755 => return Ok(entry.id()),
+            0o120000 => (path, id) = (target, entry.id()),
+            _ => return Err(format!("a symlink to {text}, which is not a file")),
+        }
+    }
+    Err(format!("more than {MAX_LINK_HOPS} symlinks in a row"))
 }
 
 fn read_blob(

@@ -379,3 +379,59 @@ fn hook_refuses_garbage_input_with_exit_2() {
     );
     let _ = git;
 }
+
+#[test]
+fn a_file_name_with_a_newline_is_checked() {
+    let (repo, remote) = pushed_repo();
+    let good = remote_head(&remote, "main").unwrap();
+    repo.write("apps/bad\nname.yaml", BROKEN);
+    repo.commit_all("a broken manifest with a newline in its name");
+    let out = git_output(repo.path(), &["push", "origin", "main"]);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("spec.replicas: expected an integer") && err.contains("push rejected"),
+        "{err}"
+    );
+    assert_eq!(remote_head(&remote, "main").unwrap(), good);
+}
+
+#[test]
+fn a_symlinked_manifest_is_checked_as_its_target_in_the_pushed_commit() {
+    let (repo, remote) = pushed_repo();
+    let good = remote_head(&remote, "main").unwrap();
+    // The target sits in a hidden directory, which is never listed on its own: only the
+    // symlink's name brings it into the check, as `validate` (which follows links) sees it.
+    repo.write(".shared/web.yaml", BROKEN);
+    std::os::unix::fs::symlink("../.shared/web.yaml", repo.path().join("apps/linked.yaml"))
+        .unwrap();
+    repo.commit_all("a symlink to a broken manifest");
+    let validate = repo.run().args(["validate"]).output().unwrap();
+    assert_eq!(validate.status.code(), Some(1), "{}", stdout(&validate));
+    let out = git_output(repo.path(), &["push", "origin", "main"]);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("apps/linked.yaml:6: Deployment/web: spec.replicas: expected an integer"),
+        "{err}"
+    );
+    assert_eq!(remote_head(&remote, "main").unwrap(), good);
+
+    // Pointing outside the repository: nothing in the commit to check, and the hook says so.
+    repo.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    std::os::unix::fs::symlink(
+        "../../elsewhere/web.yaml",
+        repo.path().join("apps/out.yaml"),
+    )
+    .unwrap();
+    repo.commit_all("a symlink out of the repository");
+    let out = git_output(repo.path(), &["push", "origin", "main"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("apps/out.yaml")
+            && err.contains("outside the repository: not checked")
+            && err.contains("warning"),
+        "{err}"
+    );
+}

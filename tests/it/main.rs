@@ -12,6 +12,7 @@ mod guard;
 mod help;
 mod history;
 mod hooks;
+mod hooks_managers;
 mod install;
 mod krew;
 mod plugin;
