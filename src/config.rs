@@ -18,6 +18,19 @@ pub struct Config {
     pub clusters: Vec<ClusterContext>,
     #[serde(default)]
     pub validation: ValidationConfig,
+    #[serde(default)]
+    pub live: LiveConfig,
+}
+
+/// How `status` and `diff` read the cluster.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LiveConfig {
+    /// Field managers whose changes are expected (a webhook that injects a sidecar, an
+    /// operator that owns a field): the fields they last wrote are not drift. Autoscalers
+    /// writing `replicas` through the `scale` subresource always are expected.
+    #[serde(default)]
+    pub expected_managers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

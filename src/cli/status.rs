@@ -383,8 +383,15 @@ fn write_text(
                 .map(|o| {
                     let details = match o.sync {
                         Sync::OutOfSync => {
-                            let shown: Vec<&str> =
-                                o.drifted.iter().take(3).map(String::as_str).collect();
+                            let shown: Vec<String> = o
+                                .drifted
+                                .iter()
+                                .take(3)
+                                .map(|f| match o.changed_by.iter().find(|w| w.field == *f) {
+                                    Some(w) => format!("{f} (changed by {})", w.describe()),
+                                    None => f.clone(),
+                                })
+                                .collect();
                             let more = o.drifted.len().saturating_sub(3);
                             let mut d = format!("differs: {}", shown.join(", "));
                             if more > 0 {

@@ -150,6 +150,7 @@ pub fn load(selection: &Selection) -> Result<Desired, DesiredError> {
             target.apps.push(t);
         }
         target.ignores.add_app(&app.name, &app.ignore_differences);
+        target.ignores.expected_managers = opened.config.live.expected_managers.clone();
         target.argocd |= app.controller == apps::Controller::Argocd;
     }
     for object in &set.manifests.objects {

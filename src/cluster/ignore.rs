@@ -45,8 +45,36 @@ impl Rule {
 pub struct Ignores {
     /// (app name, rule); `None` app: system-wide.
     rules: Vec<(Option<String>, Rule)>,
+    /// Field managers whose changes are expected (`.gitops.yaml` `live.expectedManagers`):
+    /// what they write is not drift.
+    pub expected_managers: Vec<String>,
     /// `--no-ignore`: compare everything.
     pub off: bool,
+}
+
+/// Who last wrote a field, from the live object's `managedFields`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Writer {
+    pub field: String,
+    pub manager: String,
+    pub operation: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subresource: Option<String>,
+}
+
+impl Writer {
+    /// `kubectl-edit at 2026-12-01 10:32`, for messages.
+    pub fn describe(&self) -> String {
+        let when = self
+            .time
+            .as_deref()
+            .map(|t| format!(" at {}", t.replace('T', " ").trim_end_matches('Z')))
+            .unwrap_or_default();
+        format!("{} ({}){when}", self.manager, self.operation)
+    }
 }
 
 /// What an annotation makes of an object.
@@ -108,6 +136,46 @@ impl Ignores {
             }
             self.rules.push((None, rule));
         }
+    }
+
+    /// Splits drifted fields into those someone is expected to change (an autoscaler through
+    /// the `scale` subresource, a configured manager) and real drift, naming for each the
+    /// manager that last wrote it. Returns (drift, expected, writers of the drift).
+    pub fn explain(
+        &self,
+        live: &Value,
+        drifted: Vec<String>,
+    ) -> (Vec<String>, Vec<String>, Vec<Writer>) {
+        let owners = field_writers(live);
+        let mut drift = Vec::new();
+        let mut expected = Vec::new();
+        let mut writers = Vec::new();
+        for field in drifted {
+            let writer = owners
+                .iter()
+                .filter(|(owned, _)| covers_path(owned, &field))
+                .max_by(|a, b| a.1.time.cmp(&b.1.time))
+                .map(|(_, w)| Writer {
+                    field: field.clone(),
+                    ..w.clone()
+                });
+            let is_expected = !self.off
+                && writer.as_ref().is_some_and(|w| {
+                    w.subresource.as_deref() == Some("scale")
+                        || self.expected_managers.contains(&w.manager)
+                });
+            match writer {
+                Some(w) if is_expected => {
+                    expected.push(format!("{field} (set by {})", w.manager));
+                }
+                Some(w) => {
+                    drift.push(field);
+                    writers.push(w);
+                }
+                None => drift.push(field),
+            }
+        }
+        (drift, expected, writers)
     }
 
     /// True when nothing is ignored (no rules, or `--no-ignore`).
@@ -244,6 +312,68 @@ pub async fn for_target(
         )),
     }
     ignores
+}
+
+/// Every leaf field a manager owns, as paths are shown (`spec.template.spec.containers[name=web].image`),
+/// with who wrote it. List items by key read their key from `k:{...}`; an item with several
+/// keys is listed under each, so any spelling of its path finds it.
+fn field_writers(live: &Value) -> Vec<(String, Writer)> {
+    let mut out = Vec::new();
+    let entries = live
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array);
+    for entry in entries.into_iter().flatten() {
+        let text = |k: &str| entry.get(k).and_then(Value::as_str).map(str::to_string);
+        let writer = Writer {
+            field: String::new(),
+            manager: text("manager").unwrap_or_else(|| "?".into()),
+            operation: text("operation").unwrap_or_default(),
+            time: text("time"),
+            subresource: text("subresource"),
+        };
+        let mut leaves = Vec::new();
+        if let Some(fields) = entry.get("fieldsV1") {
+            walk_fields(fields, &mut Vec::new(), &mut leaves);
+        }
+        for leaf in leaves {
+            for path in shown_paths(&leaf) {
+                out.push((path, writer.clone()));
+            }
+        }
+    }
+    out
+}
+
+fn shown_paths(steps: &[Step]) -> Vec<String> {
+    let mut paths = vec![String::new()];
+    for step in steps {
+        paths = match step {
+            Step::Key(k) => paths
+                .iter()
+                .map(|p| crate::diff::compare::join(p, k))
+                .collect(),
+            Step::Index(i) => paths.iter().map(|p| format!("{p}[{i}]")).collect(),
+            Step::Match(m) => paths
+                .iter()
+                .flat_map(|p| {
+                    m.keys().map(move |k| {
+                        let v = crate::diff::compare::key_text(&Value::Object(m.clone()), k);
+                        crate::diff::compare::item_path(p, k, &v)
+                    })
+                })
+                .collect(),
+        };
+    }
+    paths
+}
+
+/// True when owning `owned` means having written `field`: the same field, one inside it, or
+/// one containing it.
+fn covers_path(owned: &str, field: &str) -> bool {
+    let inside = |a: &str, b: &str| {
+        a == b || (a.starts_with(b) && matches!(a.as_bytes().get(b.len()), Some(b'.' | b'[')))
+    };
+    inside(owned, field) || inside(field, owned)
 }
 
 fn string_at(v: &Value, pointer: &str) -> Option<String> {
@@ -479,6 +609,37 @@ mod tests {
         assert!(
             live["metadata"]["labels"].get("injected").is_none(),
             "{ignored:?}"
+        );
+    }
+
+    #[test]
+    fn drift_is_explained_by_its_writer_and_autoscaling_is_expected() {
+        let mut live = deployment(7, "web:2");
+        live["metadata"]["managedFields"] = json!([
+            {"manager": "kubectl-client-side-apply", "operation": "Update", "time": "2026-12-01T09:00:00Z",
+             "fieldsV1": {"f:spec": {"f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"web\"}": {".": {}, "f:image": {}}}}}}}},
+            {"manager": "kubectl-edit", "operation": "Update", "time": "2026-12-01T10:32:00Z",
+             "fieldsV1": {"f:spec": {"f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"web\"}": {"f:image": {}}}}}}}},
+            {"manager": "kube-controller-manager", "operation": "Update", "subresource": "scale",
+             "time": "2026-12-01T10:40:00Z", "fieldsV1": {"f:spec": {"f:replicas": {}}}}
+        ]);
+        let ignores = Ignores::default();
+        let (drift, expected, writers) = ignores.explain(
+            &live,
+            vec![
+                "spec.replicas".into(),
+                "spec.template.spec.containers[name=web].image".into(),
+            ],
+        );
+        assert_eq!(drift, vec!["spec.template.spec.containers[name=web].image"]);
+        assert_eq!(
+            expected,
+            vec!["spec.replicas (set by kube-controller-manager)"]
+        );
+        assert_eq!(writers[0].manager, "kubectl-edit");
+        assert_eq!(
+            writers[0].describe(),
+            "kubectl-edit (Update) at 2026-12-01 10:32:00"
         );
     }
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::controllers::{self, Controller, Pending};
 use super::desired::Target;
 use super::health::{self, Health};
-use super::ignore::{Ignores, Verdict};
+use super::ignore::{Ignores, Verdict, Writer};
 use super::live::{self, LiveKey, LiveSet, Query};
 use super::plan::{self, Placed};
 use super::tracking::Tracking;
@@ -60,6 +60,9 @@ pub struct ObjectStatus {
     /// Fields left out of the comparison because the controller ignores them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ignored: Vec<String>,
+    /// Who last wrote each drifted field (from `managedFields`), when the server says.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changed_by: Vec<Writer>,
 }
 
 /// A controller with the commits it has not applied.
@@ -295,6 +298,7 @@ pub async fn status(
             }),
             drifted: Vec::new(),
             ignored: Vec::new(),
+            changed_by: Vec::new(),
         });
     }
     objects.sort_by(|a, b| (&a.namespace, &a.kind, &a.name).cmp(&(&b.namespace, &b.kind, &b.name)));
@@ -355,6 +359,7 @@ fn object_status(p: &Placed, live: &LiveSet, ignores: &Ignores) -> ObjectStatus 
         reason: None,
         drifted: Vec::new(),
         ignored: Vec::new(),
+        changed_by: Vec::new(),
     };
     let verdict = ignores.verdict(&p.body);
     if let Verdict::NotApplied(why) = &verdict {
@@ -383,7 +388,11 @@ fn object_status(p: &Placed, live: &LiveSet, ignores: &Ignores) -> ObjectStatus 
     normalize::normalize(&mut git);
     let mut live_copy = object.clone();
     status.ignored = ignores.strip(Some(&p.app), &mut git, &mut live_copy);
-    status.drifted = compare::unmet_fields(&git, &live_copy);
+    let (drifted, mut expected, writers) =
+        ignores.explain(object, compare::unmet_fields(&git, &live_copy));
+    status.drifted = drifted;
+    status.ignored.append(&mut expected);
+    status.changed_by = writers;
     status.sync = match (&verdict, status.drifted.is_empty()) {
         (_, true) => Sync::Synced,
         (Verdict::CreatedOnly(why), false) => {

@@ -77,7 +77,7 @@ fn item_key(a: &[Value], b: &[Value]) -> Option<&'static str> {
     })
 }
 
-fn key_text(item: &Value, key: &str) -> String {
+pub fn key_text(item: &Value, key: &str) -> String {
     match item.get(key) {
         Some(Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
@@ -85,7 +85,8 @@ fn key_text(item: &Value, key: &str) -> String {
     }
 }
 
-fn join(path: &str, key: &str) -> String {
+/// `path.key`, with keys that would read ambiguously written `path["a.b"]`.
+pub fn join(path: &str, key: &str) -> String {
     let key = if key.contains(['.', '[', ']']) || key.is_empty() {
         format!(
             "[{}]",
@@ -101,7 +102,8 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
-fn item_path(path: &str, key: &str, value: &str) -> String {
+/// `path[key=value]`: a list item by its key, as paths are shown.
+pub fn item_path(path: &str, key: &str, value: &str) -> String {
     format!("{path}[{key}={value}]")
 }
 

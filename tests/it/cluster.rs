@@ -1116,6 +1116,96 @@ data: {{mode: git}}
     );
 }
 
+#[test]
+#[ignore = "needs a cluster: run tests/cluster/apiserver.sh up"]
+fn drift_names_who_made_it_and_expected_managers_are_not_drift() {
+    let config = kubeconfig();
+    let ns = Namespace::new();
+    let n = &ns.name;
+    let repo = Repo::new();
+    repo.write(
+        ".gitops.yaml",
+        "live:\n  expectedManagers: [autoscaler-like]\n",
+    );
+    repo.write(
+        "apps/web.yaml",
+        &format!(
+            "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: {n}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers:
+      - {{name: web, image: \"nginx:1.27\"}}
+"
+        ),
+    );
+    repo.commit_all("web");
+    let out = kubectl_with(
+        &config,
+        &[
+            "apply",
+            "--server-side",
+            "-f",
+            &repo.path().join("apps").display().to_string(),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let patch = |manager: &str, body: &str| {
+        let out = kubectl_with(
+            &config,
+            &[
+                "-n",
+                n,
+                "patch",
+                "deployment",
+                "web",
+                "--type=merge",
+                "--field-manager",
+                manager,
+                "-p",
+                body,
+            ],
+            None,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    patch("autoscaler-like", r#"{"spec":{"replicas":4}}"#);
+    patch(
+        "kubectl-edit",
+        r#"{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.28"}]}}}}"#,
+    );
+    let out = run(&repo, &config, &["status", "-o", "json"]);
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let web = object(&json, "Deployment", "web");
+    assert_eq!(web["sync"], "OutOfSync", "{web}");
+    assert_eq!(
+        web["drifted"],
+        json!(["spec.template.spec.containers[name=web].image"]),
+        "{web}"
+    );
+    assert_eq!(web["changedBy"][0]["manager"], "kubectl-edit", "{web}");
+    assert!(
+        web["ignored"]
+            .to_string()
+            .contains("spec.replicas (set by autoscaler-like)"),
+        "{web}"
+    );
+    let out = run(&repo, &config, &["status"]);
+    assert!(
+        stdout(&out).contains(
+            "spec.template.spec.containers[name=web].image (changed by kubectl-edit (Update) at "
+        ),
+        "{}",
+        stdout(&out)
+    );
+}
+
 // Faults that need no cluster: local servers that refuse, fail, or never answer.
 
 fn fake_kubeconfig(dir: &Path, server: &str) -> String {
