@@ -496,6 +496,34 @@ fn write_text(
                     format!("  {}", state.join(", "))
                 }
             )?;
+            if !ctl.conditions.is_empty() {
+                writeln!(out, "  state    {}", ctl.conditions.join(", "))?;
+            }
+            if ctl.suspended {
+                writeln!(
+                    out,
+                    "  suspended: nothing is applied until it is resumed (flux resume)"
+                )?;
+            }
+            if let Some(failing) = &ctl.failing_revision {
+                writeln!(out, "  failing  {failing} does not apply")?;
+            }
+            if !ctl.waiting_for.is_empty() {
+                writeln!(
+                    out,
+                    "  waiting  for {} to be Ready",
+                    ctl.waiting_for.join(", ")
+                )?;
+            }
+            if let Some(operation) = &ctl.operation {
+                writeln!(out, "  last sync {operation}")?;
+            }
+            if ctl.automated == Some(false) {
+                writeln!(
+                    out,
+                    "  sync     manual (no syncPolicy.automated): Argo CD applies only when asked"
+                )?;
+            }
             if let Some(message) = &ctl.message {
                 writeln!(out, "  message  {}", message.lines().next().unwrap_or(""))?;
             }

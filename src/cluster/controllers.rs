@@ -74,9 +74,32 @@ pub struct Controller {
     /// The condition or operation message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Flux conditions beyond Ready: `Healthy`, `Reconciling`, `Stalled` (as `Type=Status`),
+    /// with the message of any that is not as it should be.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
+    /// Flux: the revision it last tried (`lastAttemptedRevision`), when that is not the one
+    /// applied: a new revision that fails to apply, named with its error in `message`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failing_revision: Option<String>,
+    /// Flux `spec.suspend`: nothing is applied until it is resumed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub suspended: bool,
+    /// Flux `dependsOn` entries (`namespace/name`) that are not Ready: it waits for them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waiting_for: Vec<String>,
+    /// Argo CD: the last sync operation's phase and message (`Failed: ...`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    /// Argo CD `spec.syncPolicy.automated`: false when syncs are manual.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub automated: Option<bool>,
     /// Objects it manages (Flux inventory, Argo CD resource list).
     #[serde(skip)]
     pub inventory: Vec<LiveKey>,
+    /// `dependsOn` entries, resolved against the other controllers once all are read.
+    #[serde(skip)]
+    depends_on: Vec<String>,
 }
 
 impl Controller {
@@ -154,6 +177,26 @@ pub fn from_objects(objects: &[Value]) -> Vec<Controller> {
             _ => None,
         })
         .collect();
+    // A Kustomization waits for the ones it depends on to be Ready (fluxcd/kustomize-controller
+    // docs/spec/v1/kustomizations.md, dependsOn).
+    let ready: std::collections::HashMap<String, bool> = out
+        .iter()
+        .filter(|c| c.kind == ControllerKind::FluxKustomization)
+        .map(|c| {
+            (
+                format!("{}/{}", c.namespace, c.name),
+                c.ready.as_deref() == Some("True"),
+            )
+        })
+        .collect();
+    for c in &mut out {
+        c.waiting_for = c
+            .depends_on
+            .iter()
+            .filter(|d| ready.get(*d) != Some(&true))
+            .cloned()
+            .collect();
+    }
     out.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     out
 }
@@ -193,6 +236,52 @@ fn flux(k: &Value, objects: &[Value]) -> Controller {
                 .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))
         });
     let applied_revision = s(k, "/status/lastAppliedRevision").filter(|r| !r.is_empty());
+    let attempted = s(k, "/status/lastAttemptedRevision").filter(|r| !r.is_empty());
+    let condition = |kind: &str| {
+        k.pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .and_then(|cs| {
+                cs.iter()
+                    .find(|c| c.get("type").and_then(Value::as_str) == Some(kind))
+            })
+    };
+    // Healthy should be True, Reconciling and Stalled absent or False.
+    let mut conditions = Vec::new();
+    for (kind, fine) in [
+        ("Healthy", "True"),
+        ("Reconciling", "False"),
+        ("Stalled", "False"),
+    ] {
+        if let Some(c) = condition(kind) {
+            let status = s(c, "/status").unwrap_or_default();
+            let mut text = format!("{kind}={status}");
+            if status != fine
+                && let Some(m) = s(c, "/message").filter(|m| !m.is_empty())
+            {
+                text.push_str(&format!(" ({})", m.lines().next().unwrap_or("")));
+            }
+            conditions.push(text);
+        }
+    }
+    // A revision tried and not applied, while not Ready: it fails to apply.
+    let failing_revision = attempted.filter(|a| {
+        Some(a) != applied_revision.as_ref()
+            && ready.and_then(|c| s(c, "/status")).as_deref() != Some("True")
+    });
+    let depends_on = k
+        .pointer("/spec/dependsOn")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|d| {
+            let name = d.get("name")?.as_str()?;
+            let ns = d
+                .get("namespace")
+                .and_then(Value::as_str)
+                .unwrap_or(&namespace);
+            Some(format!("{ns}/{name}"))
+        })
+        .collect();
     let inventory = k
         .pointer("/status/inventory/entries")
         .and_then(Value::as_array)
@@ -212,7 +301,14 @@ fn flux(k: &Value, objects: &[Value]) -> Controller {
         ready: ready.and_then(|c| s(c, "/status")),
         health: None,
         message: ready.and_then(|c| s(c, "/message")),
+        failing_revision,
+        conditions,
+        suspended: k.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true),
+        waiting_for: Vec::new(),
+        operation: None,
+        automated: None,
         inventory,
+        depends_on,
         namespace,
     }
 }
@@ -282,7 +378,22 @@ fn argo(a: &Value) -> Controller {
         ready: s(a, "/status/sync/status"),
         health: s(a, "/status/health/status"),
         message: s(a, "/status/health/message").or_else(|| s(a, "/status/operationState/message")),
+        conditions: Vec::new(),
+        failing_revision: None,
+        suspended: false,
+        waiting_for: Vec::new(),
+        operation: s(a, "/status/operationState/phase").map(|phase| {
+            match s(a, "/status/operationState/message").filter(|m| !m.is_empty()) {
+                Some(m) => format!("{phase}: {}", m.lines().next().unwrap_or("")),
+                None => phase,
+            }
+        }),
+        automated: Some(
+            a.pointer("/spec/syncPolicy/automated")
+                .is_some_and(|v| !v.is_null()),
+        ),
         inventory,
+        depends_on: Vec::new(),
     }
 }
 
@@ -562,6 +673,50 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn failing_revisions_conditions_suspend_dependencies_and_argo_operations() {
+        let old = "main@sha1:0123456789abcdef0123456789abcdef01234567";
+        let new = "main@sha1:89abcdef0123456789abcdef0123456789abcdef";
+        let objects = vec![
+            json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+                   "metadata": {"name": "apps", "namespace": "flux-system"},
+                   "spec": {"path": "./apps", "suspend": true, "dependsOn": [{"name": "infra"}]},
+                   "status": {"lastAppliedRevision": old, "lastAttemptedRevision": new,
+                              "conditions": [
+                                 {"type": "Ready", "status": "False", "message": "Deployment/web dry-run failed: spec.replicas: Invalid value"},
+                                 {"type": "Healthy", "status": "False", "message": "timeout waiting for Deployment/web"},
+                                 {"type": "Stalled", "status": "False"}]}}),
+            json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+                   "metadata": {"name": "infra", "namespace": "flux-system"},
+                   "spec": {"path": "./infra"},
+                   "status": {"conditions": [{"type": "Ready", "status": "Unknown"}]}}),
+            json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+                   "metadata": {"name": "web", "namespace": "argocd"},
+                   "spec": {"source": {"path": "web"}},
+                   "status": {"sync": {"status": "OutOfSync"},
+                              "operationState": {"phase": "Failed", "message": "one or more objects failed to apply"}}}),
+        ];
+        let controllers = from_objects(&objects);
+        let apps = &controllers[1];
+        assert_eq!(apps.name, "apps");
+        assert_eq!(apps.failing_revision.as_deref(), Some(new));
+        assert!(apps.suspended);
+        assert_eq!(apps.waiting_for, vec!["flux-system/infra"]);
+        assert_eq!(
+            apps.conditions,
+            vec![
+                "Healthy=False (timeout waiting for Deployment/web)",
+                "Stalled=False"
+            ]
+        );
+        let web = &controllers[0];
+        assert_eq!(
+            web.operation.as_deref(),
+            Some("Failed: one or more objects failed to apply")
+        );
+        assert_eq!(web.automated, Some(false));
     }
 
     #[test]
