@@ -228,10 +228,28 @@ async fn compare_one(ctx: &Shared<'_>, p: &Placed) -> Result<ObjectResult, Clust
         .apply_dry_run(&path, &p.body, &ctx.options.field_manager, &doing)
         .await
     {
-        Ok(merged) => Ok(result(
-            Method::ServerSideDryRun,
-            Outcome::Compared(Box::new(diffed(ctx, p, live, Some(merged)))),
-        )),
+        Ok(merged) => {
+            // The dry-run answers on the object as it is now; the listing may be older (an
+            // apply landed in between, and the diff would show its server-written fields).
+            // Compare like with like: re-read the live object when the versions differ.
+            let version = |v: &Value| v.pointer("/metadata/resourceVersion").cloned();
+            let stale =
+                |l: &Value| matches!((version(l), version(&merged)), (Some(a), Some(b)) if a != b);
+            let live = match &live {
+                Some(l) if stale(l) => {
+                    let doing = format!("re-reading {}", p.id);
+                    match ctx.cluster.get(&path, &doing).await {
+                        Ok(fresh) => Some(fresh),
+                        Err(_) => live,
+                    }
+                }
+                _ => live,
+            };
+            Ok(result(
+                Method::ServerSideDryRun,
+                Outcome::Compared(Box::new(diffed(ctx, p, live, Some(merged)))),
+            ))
+        }
         // Forbidden (read-only RBAC) or not supported (an API without apply patches).
         Err(RequestError::Status {
             code: code @ (403 | 415),
@@ -340,6 +358,10 @@ mod tests {
                 live("same", "1"), live("drifted", "live-value"), live("locked", "old")
             ]}).to_string()),
             ("GET", "/api/v1/namespaces/gone/configmaps") => (200, r#"{"items": []}"#.into()),
+            // Re-read when the dry-run's resourceVersion is newer than the listing's.
+            ("GET", "/api/v1/namespaces/team/configmaps/drifted") => {
+                (200, live("drifted", "live-value").to_string())
+            }
             ("PATCH", p) if p.ends_with("/locked") => (403, status(403, "Forbidden", "no patch")),
             ("PATCH", p) if p.starts_with("/api/v1/namespaces/gone/") => (404, json!({
                 "kind": "Status", "code": 404, "reason": "NotFound", "message": "namespaces \"gone\" not found",
