@@ -492,8 +492,24 @@ pub fn is_yaml_name(name: &str) -> bool {
     name.ends_with(".yaml") || name.ends_with(".yml")
 }
 
+/// How a path is shown: `/`-separated, and with control characters escaped (`\n`, `\u{1b}`),
+/// so a file name can never forge an output line or a terminal escape. Files are still read
+/// through their real path ([`Location`]).
 fn display_of(path: &Path) -> String {
     let s = path.to_string_lossy().replace('\\', "/");
+    let s = if s.chars().any(char::is_control) {
+        s.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    } else {
+        s
+    };
     let s = s.strip_prefix("./").unwrap_or(&s).to_string();
     if s.len() > 1 {
         s.trim_end_matches('/').to_string()

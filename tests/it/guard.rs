@@ -452,3 +452,25 @@ fn bump_never_edits_through_a_link_out_of_the_repository_or_in_a_submodule() {
         "{err}"
     );
 }
+
+#[test]
+fn control_characters_in_file_names_are_shown_escaped() {
+    let repo = Repo::new();
+    let name = "apps/evil\u{1b}[31m\nforged: line.yaml";
+    repo.write(
+        name,
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  replicas: three\n",
+    );
+    let out = repo.run().args(["validate", "."]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let printed = stdout(&out);
+    assert!(!printed.contains('\u{1b}'), "{printed:?}");
+    assert!(
+        printed.contains("apps/evil\\u{1b}[31m\\nforged: line.yaml:5"),
+        "{printed:?}"
+    );
+    assert!(
+        !printed.lines().any(|l| l.starts_with("forged")),
+        "{printed:?}"
+    );
+}
