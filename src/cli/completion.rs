@@ -345,7 +345,7 @@ fn values(arg: &Arg, partial: &str, prefix: &str, seen: &Seen) -> Answer {
         .and_then(|names| names.first())
         .map(|n| n.as_str().to_ascii_lowercase());
     match (arg.get_id().as_str(), value_name.as_deref()) {
-        ("context", _) => return plain(contexts(seen)),
+        ("context" | "contexts", _) => return plain(contexts(seen)),
         ("namespace", _) => return plain(namespaces(seen)),
         ("image" | "images", _) | (_, Some("image")) => return plain(image_names(seen)),
         _ => {}

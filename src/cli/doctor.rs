@@ -530,7 +530,7 @@ const DEFAULT_TIMEOUT: &str = "5s";
 /// client `status` and `diff` use. Both are required only when the user named them: the
 /// Git-side commands work without a cluster.
 fn kubeconfig(global: &ConnectArgs, options: ConnectOptions) -> Vec<Check> {
-    let asked = global.kubeconfig.is_some() || global.context.is_some();
+    let asked = global.kubeconfig.is_some() || !global.contexts.is_empty();
     let mark = |check: Check| if asked { check.required() } else { check };
     let failed = if asked { Status::Fail } else { Status::Warn };
     let source = match &global.kubeconfig {

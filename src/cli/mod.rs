@@ -74,9 +74,10 @@ pub struct ConnectArgs {
     /// Path to the kubeconfig file [default: $KUBECONFIG, then ~/.kube/config].
     #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub kubeconfig: Option<std::path::PathBuf>,
-    /// The kubeconfig context to use [default: the current context].
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
+    /// The kubeconfig context to use [default: the current context]. `status` takes it more
+    /// than once, to compare Git with several clusters in one run.
+    #[arg(long = "context", value_name = "NAME")]
+    pub contexts: Vec<String>,
     /// How long each API request may take (`30s`, `500ms`, `2m`; `0` waits forever)
     /// [default: 30s].
     #[arg(long, value_name = "DURATION")]
@@ -91,13 +92,52 @@ impl ConnectArgs {
         context: Option<&String>,
         default_timeout: &str,
     ) -> anyhow::Result<crate::cluster::ConnectOptions> {
+        if self.contexts.len() > 1 {
+            anyhow::bail!(
+                "this command compares with one context at a time; give --context once (kubectl gitops status takes several)"
+            );
+        }
+        self.options_for(self.contexts.first().or(context), default_timeout)
+    }
+
+    /// The client options for one context (`None`: the kubeconfig's current one).
+    pub fn options_for(
+        &self,
+        context: Option<&String>,
+        default_timeout: &str,
+    ) -> anyhow::Result<crate::cluster::ConnectOptions> {
         let timeout = self.request_timeout.as_deref().unwrap_or(default_timeout);
         Ok(crate::cluster::ConnectOptions {
             kubeconfig: self.kubeconfig.clone(),
-            context: self.context.clone().or_else(|| context.cloned()),
+            context: context.cloned(),
             request_timeout: crate::cluster::parse_timeout(timeout)
                 .map_err(|e| anyhow::anyhow!("--request-timeout: {e}"))?,
         })
+    }
+
+    /// The contexts to compare a target with: those given (`--context`, repeatable), every
+    /// context of the kubeconfig (`all`), else the target's own (from `.gitops.yaml`) or the
+    /// current one.
+    pub fn fleet(
+        &self,
+        target_context: Option<&String>,
+        all: bool,
+        default_timeout: &str,
+    ) -> anyhow::Result<Vec<crate::cluster::ConnectOptions>> {
+        let names: Vec<Option<String>> = if !self.contexts.is_empty() {
+            self.contexts.iter().cloned().map(Some).collect()
+        } else if all {
+            crate::cluster::kubeconfig_contexts(self.kubeconfig.as_deref())?
+                .into_iter()
+                .map(Some)
+                .collect()
+        } else {
+            vec![target_context.cloned()]
+        };
+        names
+            .iter()
+            .map(|c| self.options_for(c.as_ref(), default_timeout))
+            .collect()
     }
 }
 

@@ -98,6 +98,10 @@ pub struct StatusArgs {
     /// objects in Git.
     #[arg(short = 'A', long, help_heading = "Cluster options")]
     pub all_namespaces: bool,
+    /// Compare with every context of the kubeconfig, concurrently (a fleet); `--context`
+    /// more than once names them instead.
+    #[arg(long, help_heading = "Cluster options")]
+    pub all_contexts: bool,
     /// Compare everything: do not leave out what the controllers ignore (Argo CD
     /// ignoreDifferences and argocd-cm rules, Flux ssa/reconcile/prune annotations, Argo CD
     /// IgnoreExtraneous).
@@ -112,7 +116,34 @@ struct Output<'a> {
     revision: &'a str,
     commit: Option<String>,
     clusters: &'a [StatusReport],
+    /// Clusters that did not answer, and why.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    failed: &'a [Failed],
     summary: Summary,
+}
+
+/// A cluster of the fleet that did not answer.
+#[derive(Serialize)]
+struct Failed {
+    context: String,
+    error: String,
+    #[serde(skip)]
+    cause: crate::cluster::ClusterError,
+}
+
+/// An error with its causes on one line (`a: b: c`).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = s.source();
+    }
+    text
 }
 
 #[derive(Default, Serialize)]
@@ -162,23 +193,70 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
             .collect(),
     };
     let runtime = runtime()?;
-    let mut reports = Vec::new();
+    // Every (target, context) pair at once: a fleet answers as fast as its slowest cluster,
+    // and one that fails is reported while the others still answer.
+    let git = GitContext {
+        repo: desired.repo.as_ref(),
+        head: desired.commit,
+        scope: &desired.scope,
+    };
+    let mut jobs = Vec::new();
     for target in &desired.targets {
-        let options = args
-            .cluster
-            .connect
-            .options(target.context.as_ref(), DEFAULT_TIMEOUT)?;
-        let git = GitContext {
-            repo: desired.repo.as_ref(),
-            head: desired.commit,
-            scope: &desired.scope,
-        };
-        let report = runtime.block_on(async {
-            let cluster = Cluster::connect(&options).await?;
-            sync::status(&cluster, target, &git, &status_options).await
-        })?;
-        warn_all(&report.warnings);
-        reports.push(report);
+        for options in args.cluster.connect.fleet(
+            target.context.as_ref(),
+            args.all_contexts,
+            DEFAULT_TIMEOUT,
+        )? {
+            jobs.push((target, options));
+        }
+    }
+    let results = runtime.block_on(futures::future::join_all(jobs.iter().map(
+        |(target, options)| {
+            let (git, status_options) = (&git, &status_options);
+            async move {
+                let cluster = Cluster::connect(options).await?;
+                sync::status(&cluster, target, git, status_options).await
+            }
+        },
+    )));
+    let mut reports = Vec::new();
+    let mut failed: Vec<Failed> = Vec::new();
+    for ((_, options), result) in jobs.iter().zip(results) {
+        match result {
+            Ok(report) => {
+                warn_all(&report.warnings);
+                reports.push(report);
+            }
+            Err(e) => failed.push(Failed {
+                context: options
+                    .context
+                    .clone()
+                    .unwrap_or_else(|| "(current context)".into()),
+                error: error_chain(&e),
+                cause: e,
+            }),
+        }
+    }
+    if reports.is_empty() {
+        // Nothing answered: the command could not do its job (exit 2), with the cause.
+        match failed.pop() {
+            Some(f) if failed.is_empty() => return Err(f.cause.into()),
+            Some(f) => {
+                failed.push(f);
+                let each: Vec<String> = failed
+                    .iter()
+                    .map(|f| format!("{}: {}", f.context, f.error))
+                    .collect();
+                anyhow::bail!("no cluster answered:\n  {}", each.join("\n  "));
+            }
+            None => {}
+        }
+    }
+    {
+        let mut err = anstream::stderr().lock();
+        for f in &failed {
+            writeln!(err, "error: context {}: {}", f.context, f.error)?;
+        }
     }
     let summary = Summary::of(&reports);
     let drift = summary.drift();
@@ -189,6 +267,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
                 revision: &desired.label,
                 commit: desired.commit.map(|c| c.to_string()),
                 clusters: &reports,
+                failed: &failed,
                 summary,
             };
             let value = serde_json::to_value(&output).context("cannot encode the status")?;
@@ -330,6 +409,71 @@ fn health_text(state: State) -> &'static str {
         State::Degraded => "Degraded",
         State::Suspended => "Suspended",
     }
+}
+
+/// The fleet at a glance: one row per app, one column per cluster, each cell the app's worst
+/// sync state there and the images it runs.
+fn write_fleet(out: &mut dyn Write, reports: &[StatusReport]) -> std::io::Result<()> {
+    let apps: std::collections::BTreeSet<&str> = reports
+        .iter()
+        .flat_map(|r| &r.objects)
+        .filter_map(|o| o.app.as_deref())
+        .collect();
+    let rank = |s: Sync| match s {
+        Sync::Synced | Sync::Ignored => 0,
+        Sync::Extra => 1,
+        Sync::OutOfSync => 2,
+        Sync::Unknown => 3,
+        Sync::Missing => 4,
+    };
+    let plain = anstyle::Style::new();
+    let bold = anstyle::Style::new().bold();
+    let mut rows: Vec<Vec<(String, anstyle::Style)>> = Vec::new();
+    let mut header = vec![("APP".to_string(), bold)];
+    header.extend(reports.iter().map(|r| (r.context.clone(), bold)));
+    rows.push(header);
+    for app in apps {
+        let mut row = vec![(app.to_string(), plain)];
+        for r in reports {
+            let objects: Vec<_> = r
+                .objects
+                .iter()
+                .filter(|o| o.app.as_deref() == Some(app))
+                .collect();
+            let worst = objects.iter().map(|o| o.sync).max_by_key(|s| rank(*s));
+            let mut images: Vec<&str> = objects
+                .iter()
+                .flat_map(|o| o.images.iter().map(String::as_str))
+                .collect();
+            images.sort_unstable();
+            images.dedup();
+            row.push(match worst {
+                Some(sync) => {
+                    let mut cell = sync_text(sync).to_string();
+                    if !images.is_empty() {
+                        cell.push(' ');
+                        cell.push_str(&super::short_digests(&images.join(",")));
+                    }
+                    (cell, sync_style(sync))
+                }
+                None => ("-".to_string(), plain),
+            });
+        }
+        rows.push(row);
+    }
+    let columns = rows[0].len();
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].0.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in &rows {
+        write_row(out, row, &widths)?;
+    }
+    Ok(())
 }
 
 /// Cells padded to column widths; styles wrap the text, padding stays outside.
@@ -570,6 +714,10 @@ fn write_text(
                 }
             }
         }
+        writeln!(out)?;
+    }
+    if reports.len() > 1 {
+        write_fleet(out, reports)?;
         writeln!(out)?;
     }
     writeln!(

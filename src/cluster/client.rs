@@ -418,6 +418,20 @@ impl Cluster {
     }
 }
 
+/// The context names of the kubeconfig (`path`, else `KUBECONFIG`, else `~/.kube/config`).
+pub fn kubeconfig_contexts(path: Option<&std::path::Path>) -> Result<Vec<String>, ClusterError> {
+    let shown = path.map(|p| p.display().to_string());
+    let kubeconfig = match path {
+        Some(p) => Kubeconfig::read_from(p),
+        None => Kubeconfig::read(),
+    }
+    .map_err(|source| ClusterError::Kubeconfig {
+        path: shown,
+        source,
+    })?;
+    Ok(kubeconfig.contexts.into_iter().map(|c| c.name).collect())
+}
+
 /// Runs `work` as a task on the runtime's workers and waits at most `timeout` for it (`None`:
 /// for ever). `None` when it did not finish in time; the task is left behind, and the
 /// runtime is shut down without waiting for it (see `cli::status::runtime`).

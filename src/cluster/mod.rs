@@ -14,7 +14,7 @@ pub mod plan;
 pub mod sync;
 pub mod tracking;
 
-pub use client::{Cluster, ClusterError, ConnectOptions, RequestError};
+pub use client::{Cluster, ClusterError, ConnectOptions, RequestError, kubeconfig_contexts};
 pub use discovery::{Discovery, Resolution, Resource};
 
 /// How many requests run at once: enough to hide the round-trip time, few enough not to

@@ -39,6 +39,9 @@ pub enum Sync {
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectStatus {
+    /// The app it belongs to (none for Extra objects).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
     pub api_version: String,
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -276,6 +279,7 @@ pub async fn status(
         let Some(reason) = reason else { continue };
         let left_alone = ignores.extraneous_ignored(object);
         objects.push(ObjectStatus {
+            app: None,
             api_version: object
                 .get("apiVersion")
                 .and_then(Value::as_str)
@@ -348,6 +352,7 @@ pub async fn status(
 
 fn object_status(p: &Placed, live: &LiveSet, ignores: &Ignores) -> ObjectStatus {
     let mut status = ObjectStatus {
+        app: Some(p.app.clone()),
         api_version: p.id.api_version(),
         kind: p.id.kind.clone(),
         namespace: p.id.namespace.clone(),

@@ -1215,6 +1215,111 @@ spec:
     );
 }
 
+#[test]
+#[ignore = "needs a cluster: run tests/cluster/apiserver.sh up"]
+fn a_fleet_is_compared_at_once_and_one_cluster_down_does_not_stop_the_rest() {
+    let (east, west) = (Namespace::new(), Namespace::new());
+    let repo = Repo::new();
+    repo.write(
+        "apps/web/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {v: \"1\"}\n",
+    );
+    repo.commit_all("web");
+    // Three clusters: two are namespaces of the test server (each context's default
+    // namespace), the third a server that is not there.
+    let raw = kubectl(&[
+        "config",
+        "view",
+        "--raw",
+        "--minify",
+        "--flatten",
+        "-o",
+        "json",
+    ]);
+    let mut config: Value = serde_json::from_str(&raw).expect("kubeconfig JSON");
+    let cluster = config["contexts"][0]["context"]["cluster"].clone();
+    let user = config["contexts"][0]["context"]["user"].clone();
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    config["clusters"]
+        .as_array_mut()
+        .expect("clusters")
+        .push(json!({"name": "gone", "cluster": {"server": format!("https://127.0.0.1:{port}")}}));
+    config["contexts"] = json!([
+        {"name": "east", "context": {"cluster": cluster, "user": user, "namespace": east.name}},
+        {"name": "west", "context": {"cluster": cluster, "user": user, "namespace": west.name}},
+        {"name": "down", "context": {"cluster": "gone", "user": user}},
+    ]);
+    config["current-context"] = json!("east");
+    let path = repo.path().join("fleet.json");
+    std::fs::write(&path, config.to_string()).expect("write kubeconfig");
+    let fleet = path.display().to_string();
+    let out = kubectl_with(
+        &fleet,
+        &[
+            "apply",
+            "-f",
+            &repo.path().join("apps/web/cm.yaml").display().to_string(),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let out = run(
+        &repo,
+        &fleet,
+        &[
+            "status",
+            "--all-contexts",
+            "--request-timeout",
+            "5s",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let state = |context: &str| {
+        json["clusters"]
+            .as_array()
+            .expect("clusters")
+            .iter()
+            .find(|c| c["context"] == context)
+            .map(|c| c["objects"][0]["sync"].as_str().unwrap_or("").to_string())
+    };
+    assert_eq!(state("east").as_deref(), Some("Synced"), "{json}");
+    assert_eq!(state("west").as_deref(), Some("Missing"), "{json}");
+    assert_eq!(json["failed"][0]["context"], "down", "{json}");
+    assert!(
+        stderr(&out).contains("error: context down: cannot reach"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The matrix: which state each app is in where.
+    let out = run(
+        &repo,
+        &fleet,
+        &["status", "--context", "east", "--context", "west"],
+    );
+    let text = stdout(&out);
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("apps/web"))
+        .unwrap_or_else(|| panic!("no fleet row:\n{text}"));
+    assert!(row.contains("Synced") && row.contains("Missing"), "{text}");
+
+    // Nothing answering is a failure to run.
+    let out = run(
+        &repo,
+        &fleet,
+        &["status", "--context", "down", "--request-timeout", "5s"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
 // Faults that need no cluster: local servers that refuse, fail, or never answer.
 
 fn fake_kubeconfig(dir: &Path, server: &str) -> String {
