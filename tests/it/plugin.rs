@@ -9,11 +9,12 @@ use crate::common::{bin_dir, stderr, stdout};
 /// install (cargo's target directory also holds `kubectl-gitops.d`, which kubectl would warn
 /// about).
 fn kubectl(plugin_dir: &Path) -> Command {
-    std::fs::copy(
-        bin_dir().join("kubectl-gitops"),
-        plugin_dir.join("kubectl-gitops"),
-    )
-    .expect("copy the plugin");
+    // Copied once: executing a file right after writing it can fail with ETXTBSY ("text file
+    // busy") while another test thread forks with the write still open.
+    let plugin = plugin_dir.join("kubectl-gitops");
+    if !plugin.exists() {
+        std::fs::copy(bin_dir().join("kubectl-gitops"), &plugin).expect("copy the plugin");
+    }
     let mut cmd = Command::new("kubectl");
     cmd.env(
         "PATH",
