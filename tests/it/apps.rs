@@ -494,9 +494,7 @@ fn helm_releases_from_the_repository_are_rendered_with_their_values() {
     let repo = helm_repo();
     let bin = tempfile::tempdir().unwrap();
     let helm = bin.path().join("helm");
-    std::fs::write(&helm, HELM_STAND_IN).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).unwrap();
+    crate::common::write_script(&helm, HELM_STAND_IN);
     let args_file = bin.path().join("args");
     let out = repo
         .run()

@@ -167,3 +167,15 @@ pub fn stdout(out: &Output) -> String {
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// Writes an executable script (a hook, a stand-in tool). It waits a moment before returning:
+/// on Linux, executing a file right after writing it fails with ETXTBSY ("text file busy")
+/// while another test thread has just forked with the write still open, and git then skips
+/// the hook. The pause lets any such child reach its exec.
+pub fn write_script(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path.parent().expect("a script has a directory")).expect("mkdir");
+    std::fs::write(path, text).expect("write the script");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+}

@@ -3,8 +3,6 @@
 //! (not `git status`, which hides assume-unchanged and skip-worktree edits), and put everything
 //! back exactly when a commit fails. Real git repositories, real hooks.
 
-use std::os::unix::fs::PermissionsExt;
-
 use crate::common::{Repo, bin_dir, deployment, git_output, stderr, stdout};
 
 const WEB: &str = "ghcr.io/acme/web";
@@ -24,8 +22,7 @@ fn bumped() -> Repo {
 
 fn failing_pre_commit(repo: &Repo) {
     let hook = repo.path().join(".git/hooks/pre-commit");
-    std::fs::write(&hook, "#!/bin/sh\necho refused by policy >&2\nexit 1\n").unwrap();
-    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    crate::common::write_script(&hook, "#!/bin/sh\necho refused by policy >&2\nexit 1\n");
 }
 
 /// Everything a failed command must leave as it was: HEAD, refs, the index file itself (with

@@ -231,9 +231,7 @@ fn snapshot(dir: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
 }
 
 fn write_executable(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(path, text).expect("write");
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    crate::common::write_script(path, text);
 }
 
 /// The state an older `hooks install` left: our shim in the hook's place, the hook renamed.

@@ -107,9 +107,7 @@ fn a_conflicting_revert_leaves_everything_as_it_was() {
 fn a_failing_commit_hook_restores_index_tree_and_head() {
     let repo = bumped();
     let hook = repo.path().join(".git/hooks/pre-commit");
-    std::fs::write(&hook, "#!/bin/sh\necho refused by policy >&2\nexit 1\n").unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    crate::common::write_script(&hook, "#!/bin/sh\necho refused by policy >&2\nexit 1\n");
     repo.write("notes.txt", "untracked\n");
     let before = state(&repo);
     let out = repo.run().args(["rollback", "--yes"]).output().unwrap();
@@ -329,9 +327,7 @@ fn a_refused_push_says_why_and_what_to_do() {
     repo.git(&["push", "-q", "-u", "origin", "main"]);
     // A pre-push hook of the user's refuses.
     let hook = repo.path().join(".git/hooks/pre-push");
-    std::fs::write(&hook, "#!/bin/sh\necho blocked by policy >&2\nexit 1\n").unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    crate::common::write_script(&hook, "#!/bin/sh\necho blocked by policy >&2\nexit 1\n");
     let out = repo
         .run()
         .args(["rollback", "--yes", "--push"])
