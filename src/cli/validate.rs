@@ -124,7 +124,7 @@ pub fn run(args: ValidateArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> 
             },
         };
         let set = apps::load(&listing, &remotes, &config, &options);
-        let mut report = validate::validate(&set.manifests, &validation);
+        let mut report = validate::validate(&set.manifests, &validation, &Default::default());
         if !in_repo {
             shown_as_given(&mut report, base);
         }
@@ -137,6 +137,7 @@ pub fn run(args: ValidateArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> 
                 only: None,
             },
             &validation,
+            &Default::default(),
         )
     };
 

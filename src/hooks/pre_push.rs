@@ -223,7 +223,8 @@ pub fn check_changes(
         };
         let mut loaded = crate::apps::load(set, remotes, config, &options);
         let extra = crds_elsewhere(set, &mut loaded.manifests);
-        let mut report = validate::validate(&loaded.manifests, &config.validation);
+        let mut report =
+            validate::validate(&loaded.manifests, &config.validation, &Default::default());
         // The CRDs read only for their schemas are not what the push is about.
         report.diagnostics.retain(|d| !extra.contains(&*d.file));
         return report;
@@ -258,7 +259,7 @@ pub fn check_changes(
         selection.files.extend(extra);
         manifests = load(set, &options(&selection));
     }
-    let mut report = validate::validate(&manifests, &config.validation);
+    let mut report = validate::validate(&manifests, &config.validation, &Default::default());
     report.diagnostics.retain(|d| {
         report_files.contains(&*d.file)
             || (d.rule == "duplicate" && changed_dirs.contains(parent(&d.file)))
