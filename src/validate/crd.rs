@@ -51,6 +51,8 @@ pub struct CrdIndex {
 #[derive(Debug, Default, Clone)]
 pub struct External {
     pub crds: Vec<(Json, Origin)>,
+    /// What went wrong reading them (files that did not parse), reported with the findings.
+    pub notes: Vec<Diagnostic>,
 }
 
 impl CrdIndex {

@@ -9,6 +9,8 @@ pub mod crd;
 pub mod report;
 pub mod rules;
 pub mod schema;
+pub mod sources;
+pub mod versions;
 
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -67,6 +69,7 @@ pub fn validate(manifests: &Manifests, config: &ValidationConfig, external: &Ext
         .collect();
     let mut diagnostics: Vec<Diagnostic> = per_object.into_iter().flatten().collect();
     diagnostics.extend(crds.skipped_rules());
+    diagnostics.extend(external.notes.iter().cloned());
     finish(manifests, diagnostics, identities, manifests.objects.len())
 }
 
@@ -114,6 +117,7 @@ pub fn validate_files(
         .collect();
     diagnostics.extend(late.into_iter().flatten());
     diagnostics.extend(crds.skipped_rules());
+    diagnostics.extend(external.notes.iter().cloned());
     identities.extend(
         manifests
             .objects
@@ -251,9 +255,54 @@ fn findings(obj: &Object, crds: &CrdIndex, config: &ValidationConfig) -> Vec<Dia
     } else {
         node
     };
+    let builtin = builtins.kind(api_version, kind);
+    let release = config
+        .kubernetes_version
+        .as_deref()
+        .and_then(versions::parse)
+        .unwrap_or(builtin::KUBERNETES_MINOR);
+    match versions::served(api_version, kind, release) {
+        versions::Served::Yes => {}
+        versions::Served::No(message) => {
+            emit(
+                &mut out,
+                Severity::Error,
+                api_version_node(node),
+                None,
+                None,
+                "apiVersion".into(),
+                "api-version",
+                message,
+            );
+            return out;
+        }
+        versions::Served::Deprecated(message) => {
+            let unchecked = builtin.is_none();
+            emit(
+                &mut out,
+                Severity::Warning,
+                api_version_node(node),
+                None,
+                None,
+                "apiVersion".into(),
+                "api-version",
+                if unchecked {
+                    // Built-in schemas are those of one release, which no longer has it.
+                    format!(
+                        "{message} (its fields were not checked: the built-in schemas are Kubernetes {}'s)",
+                        builtin::KUBERNETES_VERSION
+                    )
+                } else {
+                    message
+                },
+            );
+            if unchecked {
+                return out;
+            }
+        }
+    }
     let mut violations: Vec<Violation> = Vec::new();
     let mut path = String::new();
-    let builtin = builtins.kind(api_version, kind);
     if let Some(k) = builtin {
         let compiled = builtins.schema(k);
         schema::check(
@@ -349,7 +398,7 @@ fn findings(obj: &Object, crds: &CrdIndex, config: &ValidationConfig) -> Vec<Dia
             String::new(),
             "crd-missing",
             format!(
-                "no CRD for {kind} ({api_version}) in these manifests; its fields were not checked"
+                "no CRD for {kind} ({api_version}) in these manifests or the CRDs given (--crds, --crds-from-cluster); its fields were not checked"
             ),
         );
         // Metadata is standard whatever the kind.

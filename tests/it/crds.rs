@@ -38,8 +38,13 @@ fn run(dir: &Path, extra: &[&str]) -> (Option<i32>, Value) {
         .args(extra)
         .output()
         .expect("runs");
-    let json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("json: {e}: {}", stdout(&out)));
+    // A run that could not start (exit 2) prints its error on stderr and no report.
+    let json = if out.stdout.is_empty() && out.status.code() == Some(2) {
+        Value::Null
+    } else {
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("json: {e}: {}", stdout(&out)))
+    };
     (out.status.code(), json)
 }
 
@@ -286,4 +291,226 @@ fn rule_reason_field_path_message_expression_and_int_or_string() {
         warnings[0].contains("`isCIDR(self.cidr)`") && warnings[0].contains("not evaluated"),
         "{warnings:?}"
     );
+}
+
+/// The Gateway CRD as `kubectl get crd -o yaml` prints it: a `List` whose items are indented
+/// two more spaces, next to a release manifest's other kinds.
+fn crd_list() -> String {
+    let body: String = gateway_crd()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("- {l}\n")
+            } else {
+                format!("  {l}\n")
+            }
+        })
+        .collect();
+    format!(
+        "apiVersion: v1\nkind: List\nitems:\n{body}---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: gateway-system\n"
+    )
+}
+
+const DUPLICATE_LISTENERS: &str = "  - name: http\n    port: 80\n    protocol: HTTP\n  - name: http\n    port: 81\n    protocol: HTTP\n";
+
+#[test]
+fn crds_from_a_directory_with_a_list_file() {
+    let crds = tempfile::tempdir().expect("tempdir");
+    std::fs::write(crds.path().join("gateway-api.yaml"), crd_list()).expect("write");
+    let manifests = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        manifests.path().join("gateway.yaml"),
+        gateway(DUPLICATE_LISTENERS, ""),
+    )
+    .expect("write");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let run_with = |extra: &[&str]| {
+        let out = bin()
+            .arg("validate")
+            .arg(manifests.path())
+            .args(["-o", "json"])
+            .args(extra)
+            .env("XDG_CACHE_HOME", cache.path())
+            .output()
+            .expect("runs");
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        (out.status.code(), json)
+    };
+    // Without the CRD: a warning, an error only with --strict-crds.
+    let (code, json) = run_with(&[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(with_severity(&json, "warning").len(), 1, "{json}");
+    let (code, _) = run_with(&["--strict-crds"]);
+    assert_eq!(code, Some(1));
+
+    let dir = crds.path().to_str().expect("utf-8");
+    for round in ["parsed", "cached"] {
+        let (code, json) = run_with(&["--crds", dir, "--strict-crds"]);
+        assert_eq!(code, Some(1), "{round}: {json}");
+        let errors = with_severity(&json, "error");
+        assert!(
+            errors.iter().any(|d| d["message"]
+                == "Invalid value: \"array\": Listener name must be unique within the Gateway"),
+            "{round}: {errors:?}"
+        );
+        assert!(
+            with_severity(&json, "warning").is_empty(),
+            "{round}: {json}"
+        );
+    }
+    let cached: Vec<_> = std::fs::read_dir(cache.path().join("kubectl-gitops"))
+        .expect("cache dir")
+        .collect();
+    assert_eq!(cached.len(), 1, "one cache entry for the one --crds source");
+
+    // A changed CRD file is read again, not served from the cache.
+    std::fs::write(
+        crds.path().join("gateway-api.yaml"),
+        crd_list().replace("Listener name must be unique", "Names must differ"),
+    )
+    .expect("write");
+    let (_, json) = run_with(&["--crds", dir]);
+    assert!(
+        with_severity(&json, "error").iter().any(|d| d["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Names must differ")),
+        "{json}"
+    );
+
+    let (code, _) = run_with(&["--crds", "/nonexistent/crds"]);
+    assert_eq!(code, Some(2));
+}
+
+#[test]
+fn crds_named_in_gitops_yaml_are_read_from_the_repository() {
+    let repo = crate::common::Repo::new();
+    repo.write("vendor/crds/gateway-api.yaml", &crd_list());
+    // The CRDs live where no manifest is validated from.
+    repo.write("apps/gateway.yaml", &gateway(DUPLICATE_LISTENERS, ""));
+    let out = repo
+        .run()
+        .args(["validate", "apps", "--strict-crds"])
+        .output()
+        .expect("runs");
+    assert!(
+        stdout(&out).contains("no CRD for Gateway"),
+        "{}",
+        stdout(&out)
+    );
+    repo.write(".gitops.yaml", "validation:\n  crds: [vendor/crds]\n");
+    let out = repo
+        .run()
+        .args(["validate", "apps", "--strict-crds"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains("apps/gateway.yaml:8: Gateway/web: spec.listeners: Invalid value: \"array\": Listener name must be unique within the Gateway"),
+        "{text}"
+    );
+
+    // The release in .gitops.yaml applies too; the flag overrides it.
+    repo.write(
+        ".gitops.yaml",
+        "validation:\n  kubernetesVersion: \"1.33\"\n",
+    );
+    repo.write("apps/gateway.yaml", CLAIM);
+    let out = repo
+        .run()
+        .args(["validate", "apps"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("served from Kubernetes 1.34 on"));
+    let out = repo
+        .run()
+        .args(["validate", "apps", "--kubernetes-version", "1.34"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+fn versioned(manifest: &str, version: &str) -> (Option<i32>, Value) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("m.yaml"), manifest).expect("write");
+    let args: Vec<&str> = if version.is_empty() {
+        vec![]
+    } else {
+        vec!["--kubernetes-version", version]
+    };
+    run(dir.path(), &args)
+}
+
+const PSP: &str = "apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata:\n  name: restricted\nspec: {}\n";
+const FLOW_SCHEMA: &str = "apiVersion: flowcontrol.apiserver.k8s.io/v1beta3\nkind: FlowSchema\nmetadata:\n  name: fs\nspec:\n  priorityLevelConfiguration: {name: global-default}\n";
+const CLAIM: &str = "apiVersion: resource.k8s.io/v1\nkind: ResourceClaim\nmetadata:\n  name: gpu\n  namespace: ml\nspec:\n  devices: {}\n";
+
+#[test]
+fn removed_apis_are_errors_for_the_release_that_removed_them() {
+    for version in ["1.25", "1.33", ""] {
+        let (code, json) = versioned(PSP, version);
+        assert_eq!(code, Some(1), "{version}: {json}");
+        let errors = with_severity(&json, "error");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0]["line"], 1);
+        assert_eq!(errors[0]["field"], "apiVersion");
+        let message = errors[0]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("no longer served since Kubernetes 1.25")
+                && message.contains("Pod Security Admission"),
+            "{message}"
+        );
+    }
+    // Served but deprecated in 1.24: a warning.
+    let (code, json) = versioned(PSP, "1.24");
+    assert_eq!(code, Some(0), "{json}");
+    assert!(
+        with_severity(&json, "warning")[0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("deprecated since Kubernetes 1.21")
+    );
+
+    let (code, json) = versioned(FLOW_SCHEMA, "1.32");
+    assert_eq!(code, Some(1));
+    assert!(
+        with_severity(&json, "error")[0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(
+                "since Kubernetes 1.32 (the cluster runs 1.32): use flowcontrol.apiserver.k8s.io/v1"
+            )
+    );
+    let (code, json) = versioned(FLOW_SCHEMA, "1.31");
+    assert_eq!(code, Some(0), "{json}");
+    assert_eq!(with_severity(&json, "warning").len(), 1, "{json}");
+}
+
+#[test]
+fn apis_newer_than_the_release_are_errors() {
+    let (code, json) = versioned(CLAIM, "1.33");
+    assert_eq!(code, Some(1));
+    let message = with_severity(&json, "error")[0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        message.contains("served from Kubernetes 1.34 on"),
+        "{message}"
+    );
+    for version in ["1.34", "1.36"] {
+        let (code, json) = versioned(CLAIM, version);
+        assert_eq!(
+            with_severity(&json, "error"),
+            Vec::<&Value>::new(),
+            "{version}"
+        );
+        assert_eq!(code, Some(0));
+    }
+    let (code, _) = versioned(CLAIM, "one.thirty");
+    assert_eq!(code, Some(2));
 }
