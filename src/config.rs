@@ -64,6 +64,13 @@ pub struct ValidationConfig {
     pub skip_kinds: Vec<String>,
     #[serde(default)]
     pub policies: Policies,
+    /// Directories or files with more CRDs (repository-relative), as `--crds` gives them.
+    #[serde(default)]
+    pub crds: Vec<String>,
+    /// The Kubernetes version (`1.33`) the manifests are applied to, as
+    /// `--kubernetes-version` gives it.
+    #[serde(default)]
+    pub kubernetes_version: Option<String>,
 }
 
 /// How seriously a policy finding is taken.

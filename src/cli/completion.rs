@@ -484,9 +484,15 @@ mod tests {
         assert!(values.contains(&"--strict-crds".to_string()), "{values:?}");
         assert!(values.contains(&"--repo".to_string()), "{values:?}");
         assert!(!values.contains(&"-o".to_string()), "{values:?}");
+        // validate reads a cluster only for --crds-from-cluster, and has no -n for one.
+        assert!(
+            !values.contains(&"--namespace".to_string()),
+            "validate puts nothing in a namespace: {values:?}"
+        );
+        let (values, _) = answer(&["history", "--"]);
         assert!(
             !values.contains(&"--context".to_string()),
-            "validate does not talk to a cluster: {values:?}"
+            "history does not talk to a cluster: {values:?}"
         );
         let (values, _) = answer(&["status", "--"]);
         assert!(values.contains(&"--context".to_string()), "{values:?}");

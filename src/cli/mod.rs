@@ -411,6 +411,8 @@ mod tests {
                 &["kubeconfig", "context", "request-timeout", "namespace"],
             ),
             ("doctor", &["kubeconfig", "context", "request-timeout"]),
+            // Only for --crds-from-cluster: the CRDs (and version) of a live cluster.
+            ("validate", &["kubeconfig", "context", "request-timeout"]),
         ];
         let cluster = [
             "kubeconfig",

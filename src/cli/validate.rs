@@ -55,6 +55,83 @@ pub struct ValidateArgs {
     /// Kinds to skip (repeatable), in addition to `validation.skipKinds` in .gitops.yaml.
     #[arg(long = "skip-kind", value_name = "KIND")]
     pub skip_kinds: Vec<String>,
+    /// More CRDs (repeatable): files or directories of CRDs, `kubectl get crd -o yaml` output,
+    /// or a controller's release manifests (other kinds in them are ignored). Added to
+    /// `validation.crds` in .gitops.yaml; a CRD in the manifests themselves wins.
+    #[arg(long = "crds", value_name = "DIR", value_hint = clap::ValueHint::AnyPath)]
+    pub crds: Vec<PathBuf>,
+    /// Read the CRDs installed in the cluster of the current kubeconfig context (cached under
+    /// .git/kubectl-gitops/ until one changes), and its Kubernetes version.
+    #[arg(long)]
+    pub crds_from_cluster: bool,
+    /// The Kubernetes version the manifests are for (`1.33`): apiVersions it no longer or not
+    /// yet serves are errors, deprecated ones warnings [default: validation.kubernetesVersion,
+    /// else the cluster's with --crds-from-cluster, else the built-in 1.37].
+    #[arg(long, value_name = "X.Y")]
+    pub kubernetes_version: Option<String>,
+    #[command(flatten)]
+    pub connect: super::ConnectArgs,
+}
+
+/// The CRDs and Kubernetes version of the cluster, from its API (the CRDs from the cache
+/// when none changed since they were read).
+fn from_cluster(
+    connect: &super::ConnectArgs,
+    cache: Option<&Path>,
+) -> anyhow::Result<(crate::validate::crd::External, Option<String>)> {
+    use crate::validate::sources;
+    const CRDS: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+    let options = connect.options(None, super::status::DEFAULT_TIMEOUT)?;
+    let runtime = super::status::runtime()?;
+    let (crds, version) = runtime.block_on(async {
+        let cluster = crate::cluster::Cluster::connect(&options).await?;
+        let doing = "reading the cluster's version";
+        let version = cluster
+            .get("/version", doing)
+            .await
+            .map_err(|e| e.fatal(doing))?;
+        let doing = "listing the cluster's CRDs";
+        let meta = cluster
+            .get_metadata(CRDS, doing)
+            .await
+            .map_err(|e| e.fatal(doing))?;
+        let mut versions: Vec<(String, String)> = meta
+            .get("items")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|i| {
+                let field = |k: &str| {
+                    i.pointer(&format!("/metadata/{k}"))
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                (field("name"), field("resourceVersion"))
+            })
+            .collect();
+        versions.sort();
+        let key = sources::cluster_key(&cluster.context, &cluster.server, &versions);
+        let crds = match sources::cluster_cached(cache, &key) {
+            Some(crds) => crds,
+            None => {
+                let list = cluster.get(CRDS, doing).await.map_err(|e| e.fatal(doing))?;
+                sources::cluster_crds(&list, &cluster.context, cache, &key)
+            }
+        };
+        let minor = version
+            .get("minor")
+            .and_then(serde_json::Value::as_str)
+            .map(|m| format!("1.{m}"));
+        Ok::<_, crate::cluster::ClusterError>((crds, minor))
+    })?;
+    Ok((
+        crate::validate::crd::External {
+            crds,
+            notes: Vec::new(),
+        },
+        version,
+    ))
 }
 
 /// Outside a repository, paths read from `base` are shown as the user gave `base`
@@ -101,6 +178,37 @@ pub fn run(args: ValidateArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> 
     validation.strict_crds |= args.strict_crds;
     validation.skip_kinds.extend(args.skip_kinds);
 
+    // CRDs from outside the manifests: .gitops.yaml's (repository-relative), --crds, the
+    // cluster. A path that does not exist is a mistake in the flags, not in the manifests.
+    let mut crd_paths: Vec<PathBuf> = validation.crds.iter().map(|d| root.join(d)).collect();
+    crd_paths.extend(args.crds.iter().cloned());
+    if let Some(missing) = crd_paths.iter().find(|p| !p.exists()) {
+        anyhow::bail!(
+            "--crds {}: no such file or directory (give a directory or file of CRDs)",
+            missing.display()
+        );
+    }
+    let cache = validate::sources::cache_dir(&root);
+    let mut external = validate::sources::from_dirs(&crd_paths, cache.as_deref());
+    let mut cluster_version = None;
+    if args.crds_from_cluster {
+        let (cluster, version) = from_cluster(&args.connect, cache.as_deref())
+            .context("cannot read the CRDs of the cluster (--crds-from-cluster)")?;
+        external.crds.extend(cluster.crds);
+        cluster_version = version;
+    }
+    if let Some(v) = args
+        .kubernetes_version
+        .or(cluster_version.filter(|_| validation.kubernetes_version.is_none()))
+    {
+        validation.kubernetes_version = Some(v);
+    }
+    if let Some(v) = &validation.kubernetes_version
+        && validate::versions::parse(v).is_none()
+    {
+        anyhow::bail!("--kubernetes-version {v:?}: give a Kubernetes 1.x release such as 1.33");
+    }
+
     // A repository with controller objects or .gitops.yaml apps is validated app by app (a
     // base through its overlays, objects as their controller renders them); a plain tree of
     // manifests is read in one streaming pass, as given.
@@ -124,7 +232,7 @@ pub fn run(args: ValidateArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> 
             },
         };
         let set = apps::load(&listing, &remotes, &config, &options);
-        let mut report = validate::validate(&set.manifests, &validation);
+        let mut report = validate::validate(&set.manifests, &validation, &external);
         if !in_repo {
             shown_as_given(&mut report, base);
         }
@@ -137,6 +245,7 @@ pub fn run(args: ValidateArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> 
                 only: None,
             },
             &validation,
+            &external,
         )
     };
 

@@ -304,8 +304,23 @@ impl Cluster {
 
     /// GETs a path (`/apis/apps/v1/namespaces/x/deployments`) as JSON.
     pub async fn get(&self, path: &str, doing: &str) -> Result<Value, RequestError> {
+        self.get_as(path, "application/json", doing).await
+    }
+
+    /// GETs a list with only each item's metadata (a `PartialObjectMetadataList`): enough to
+    /// tell whether anything changed, at a fraction of the bytes.
+    pub async fn get_metadata(&self, path: &str, doing: &str) -> Result<Value, RequestError> {
+        self.get_as(
+            path,
+            "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
+            doing,
+        )
+        .await
+    }
+
+    async fn get_as(&self, path: &str, accept: &str, doing: &str) -> Result<Value, RequestError> {
         let request = http::Request::get(path)
-            .header(http::header::ACCEPT, "application/json")
+            .header(http::header::ACCEPT, accept)
             .body(Vec::new())
             .expect("a GET with a path is a valid request");
         self.send(request, doing).await

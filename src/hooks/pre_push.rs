@@ -205,7 +205,29 @@ pub fn check_commit(
         Err(_) => Config::default(),
     };
     let set = FileSet::from_git_tree(repo, &tree, &[])?;
-    Ok(check_changes(&set, changed, &config, &remotes_of(repo)))
+    let external = external_crds(repo, &config);
+    Ok(check_changes(
+        &set,
+        changed,
+        &config,
+        &remotes_of(repo),
+        &external,
+    ))
+}
+
+/// The CRDs of `validation.crds` (repository-relative directories, read from the work tree
+/// and cached under `.git/kubectl-gitops/`).
+fn external_crds(repo: &git2::Repository, config: &Config) -> validate::crd::External {
+    let Some(root) = repo.workdir() else {
+        return validate::crd::External::default();
+    };
+    let dirs: Vec<std::path::PathBuf> = config
+        .validation
+        .crds
+        .iter()
+        .map(|d| root.join(d))
+        .collect();
+    validate::sources::from_dirs(&dirs, Some(&repo.commondir().join("kubectl-gitops")))
 }
 
 /// Validates what the changed paths affect in the files `set` lists (a commit's tree, or the
@@ -215,6 +237,7 @@ pub fn check_changes(
     changed: &BTreeSet<String>,
     config: &Config,
     remotes: &[String],
+    external: &validate::crd::External,
 ) -> Report {
     // With controller objects (or .gitops.yaml apps), what a change affects is the apps
     // whose inputs it touches, rendered as their controllers render them.
@@ -225,7 +248,7 @@ pub fn check_changes(
         };
         let mut loaded = crate::apps::load(set, remotes, config, &options);
         let extra = crds_elsewhere(set, &mut loaded.manifests);
-        let mut report = validate::validate(&loaded.manifests, &config.validation);
+        let mut report = validate::validate(&loaded.manifests, &config.validation, external);
         // The CRDs read only for their schemas are not what the push is about.
         report.diagnostics.retain(|d| !extra.contains(&*d.file));
         return report;
@@ -266,7 +289,7 @@ pub fn check_changes(
         selection.files.extend(extra);
         manifests = load(set, &options(&selection));
     }
-    let mut report = validate::validate(&manifests, &config.validation);
+    let mut report = validate::validate(&manifests, &config.validation, external);
     report.diagnostics.retain(|d| {
         report_files.contains(&*d.file)
             || (d.rule == "duplicate" && changed_dirs.contains(parent(&d.file)))
@@ -438,7 +461,14 @@ pub fn check_framework(
         .collect();
     let config = Config::load(&root)?;
     let set = FileSet::from_root(&root);
-    Ok(check_changes(&set, &changed, &config, &remotes_of(&repo)))
+    let external = external_crds(&repo, &config);
+    Ok(check_changes(
+        &set,
+        &changed,
+        &config,
+        &remotes_of(&repo),
+        &external,
+    ))
 }
 
 /// Kustomize/Helm directories a change affects: those containing a changed file, those whose

@@ -12,6 +12,8 @@ use super::schema::{SchemaId, Schemas};
 
 /// The Kubernetes version whose built-in kinds are known.
 pub const KUBERNETES_VERSION: &str = "1.37";
+/// Its minor release, the default `--kubernetes-version`.
+pub const KUBERNETES_MINOR: u32 = 37;
 
 /// A built-in kind.
 #[derive(Debug, Clone, Copy)]

@@ -3,11 +3,14 @@
 
 mod apiserver;
 pub mod builtin;
+pub mod cel;
 mod component;
 pub mod crd;
 pub mod report;
 pub mod rules;
 pub mod schema;
+pub mod sources;
+pub mod versions;
 
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -20,7 +23,7 @@ use crate::manifest::object::split_api_version;
 use crate::manifest::yaml::{Node, Value};
 use crate::manifest::{FileSet, LoadOptions, Manifests, Object};
 use builtin::builtins;
-use crd::CrdIndex;
+use crd::{CrdIndex, External};
 use schema::Violation;
 
 /// What a validation run found.
@@ -52,8 +55,8 @@ impl Report {
 const REMOVED_GROUPS: &[&str] = &["extensions"];
 
 /// Validates loaded manifests.
-pub fn validate(manifests: &Manifests, config: &ValidationConfig) -> Report {
-    let crds = CrdIndex::from_objects(&manifests.objects);
+pub fn validate(manifests: &Manifests, config: &ValidationConfig, external: &External) -> Report {
+    let crds = CrdIndex::from_objects(&manifests.objects, external);
     let per_object: Vec<Vec<Diagnostic>> = manifests
         .objects
         .par_iter()
@@ -64,19 +67,22 @@ pub fn validate(manifests: &Manifests, config: &ValidationConfig) -> Report {
         .iter()
         .filter_map(|o| Identity::of(o, &crds))
         .collect();
-    finish(
-        manifests,
-        per_object.into_iter().flatten().collect(),
-        identities,
-        manifests.objects.len(),
-    )
+    let mut diagnostics: Vec<Diagnostic> = per_object.into_iter().flatten().collect();
+    diagnostics.extend(crds.skipped_rules());
+    diagnostics.extend(external.notes.iter().cloned());
+    finish(manifests, diagnostics, identities, manifests.objects.len())
 }
 
 /// Loads and validates a file set in one pass. Objects of built-in kinds are checked while
 /// their files are parsed and then dropped, keeping only their identity for the duplicate
 /// check; CRDs and custom resources wait until every CRD is known. Memory is bounded by the
 /// custom resources, not by the whole tree.
-pub fn validate_files(set: &FileSet, options: &LoadOptions, config: &ValidationConfig) -> Report {
+pub fn validate_files(
+    set: &FileSet,
+    options: &LoadOptions,
+    config: &ValidationConfig,
+    external: &External,
+) -> Report {
     let builtins = builtins();
     let no_crds = CrdIndex::default();
     let early = Mutex::new((Vec::new(), Vec::new(), 0usize));
@@ -103,13 +109,15 @@ pub fn validate_files(set: &FileSet, options: &LoadOptions, config: &ValidationC
     let (mut diagnostics, mut identities, checked) = early
         .into_inner()
         .expect("no thread panicked holding the lock");
-    let crds = CrdIndex::from_objects(&manifests.objects);
+    let crds = CrdIndex::from_objects(&manifests.objects, external);
     let late: Vec<Vec<Diagnostic>> = manifests
         .objects
         .par_iter()
         .map(|obj| check_object(obj, &crds, config))
         .collect();
     diagnostics.extend(late.into_iter().flatten());
+    diagnostics.extend(crds.skipped_rules());
+    diagnostics.extend(external.notes.iter().cloned());
     identities.extend(
         manifests
             .objects
@@ -247,9 +255,54 @@ fn findings(obj: &Object, crds: &CrdIndex, config: &ValidationConfig) -> Vec<Dia
     } else {
         node
     };
+    let builtin = builtins.kind(api_version, kind);
+    let release = config
+        .kubernetes_version
+        .as_deref()
+        .and_then(versions::parse)
+        .unwrap_or(builtin::KUBERNETES_MINOR);
+    match versions::served(api_version, kind, release) {
+        versions::Served::Yes => {}
+        versions::Served::No(message) => {
+            emit(
+                &mut out,
+                Severity::Error,
+                api_version_node(node),
+                None,
+                None,
+                "apiVersion".into(),
+                "api-version",
+                message,
+            );
+            return out;
+        }
+        versions::Served::Deprecated(message) => {
+            let unchecked = builtin.is_none();
+            emit(
+                &mut out,
+                Severity::Warning,
+                api_version_node(node),
+                None,
+                None,
+                "apiVersion".into(),
+                "api-version",
+                if unchecked {
+                    // Built-in schemas are those of one release, which no longer has it.
+                    format!(
+                        "{message} (its fields were not checked: the built-in schemas are Kubernetes {}'s)",
+                        builtin::KUBERNETES_VERSION
+                    )
+                } else {
+                    message
+                },
+            );
+            if unchecked {
+                return out;
+            }
+        }
+    }
     let mut violations: Vec<Violation> = Vec::new();
     let mut path = String::new();
-    let builtin = builtins.kind(api_version, kind);
     if let Some(k) = builtin {
         let compiled = builtins.schema(k);
         schema::check(
@@ -260,6 +313,7 @@ fn findings(obj: &Object, crds: &CrdIndex, config: &ValidationConfig) -> Vec<Dia
             &mut violations,
         );
     } else if let Some(crd) = crds.get(group, kind) {
+        crd.mark_used();
         match crd.versions.get(version) {
             None => {
                 let mut known: Vec<&str> = crd.versions.keys().map(String::as_str).collect();
@@ -273,7 +327,8 @@ fn findings(obj: &Object, crds: &CrdIndex, config: &ValidationConfig) -> Vec<Dia
                     "apiVersion".into(),
                     "schema",
                     format!(
-                        "the CRD for {kind}.{group} in this repository has no version {version:?} (it has {})",
+                        "the CRD for {kind}.{group} {} has no version {version:?} (it has {})",
+                        crd.origin.source,
                         known.join(", ")
                     ),
                 );
@@ -343,7 +398,7 @@ fn findings(obj: &Object, crds: &CrdIndex, config: &ValidationConfig) -> Vec<Dia
             String::new(),
             "crd-missing",
             format!(
-                "no CRD for {kind} ({api_version}) in these manifests; its fields were not checked"
+                "no CRD for {kind} ({api_version}) in these manifests or the CRDs given (--crds, --crds-from-cluster); its fields were not checked"
             ),
         );
         // Metadata is standard whatever the kind.
@@ -442,6 +497,9 @@ fn check_custom(
         }
     }
     if let Some(root) = schema_id {
+        if let Some(ext) = &crds.schemas.get(root).crd {
+            schema::check_crd(&crds.schemas, root, ext, node, node.start, "", out);
+        }
         for req in &crds.schemas.get(root).required {
             if node.get(req).is_none_or(Node::is_null) {
                 out.push(Violation {

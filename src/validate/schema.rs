@@ -3,7 +3,11 @@
 
 use std::collections::HashMap;
 
+use std::sync::Arc;
+
 use serde_json::Value as Json;
+
+use super::cel::{self, Reason, Rule, Verdict};
 
 use crate::manifest::yaml::{Node, Pos, Scalar, Value};
 
@@ -47,6 +51,35 @@ pub struct SchemaNode {
     pub embedded_resource: bool,
     /// Value constraints (CRD schemas use them; built-in schemas carry none).
     pub limits: Option<Box<Limits>>,
+    /// What only CRD schemas say: CEL rules, list types, formats, defaults.
+    pub crd: Option<Box<CrdExtensions>>,
+}
+
+/// The parts of a CRD's structural schema the API server enforces beyond types and limits.
+/// Built-in schemas never carry them (their rules are in `apiserver/`), so the hot path of
+/// built-in kinds pays one null check.
+#[derive(Clone, Debug, Default)]
+pub struct CrdExtensions {
+    /// `x-kubernetes-validations`, shared with the CRD's list of its rules.
+    pub rules: Vec<Arc<Rule>>,
+    pub list_type: ListType,
+    /// A `format` the server checks (see [`format_ok`]).
+    pub format: Option<String>,
+    /// `default`: what the server fills in before it runs the rules.
+    pub default: Option<Json>,
+    /// The schema's `type` as written (`object`), which the server names in rule errors.
+    pub type_name: &'static str,
+}
+
+/// `x-kubernetes-list-type`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum ListType {
+    #[default]
+    Atomic,
+    /// Items are unique.
+    Set,
+    /// Items are objects unique by these keys.
+    Map(Vec<String>),
 }
 
 /// Numeric, length and pattern constraints of a schema node.
@@ -77,6 +110,7 @@ impl SchemaNode {
             any_of: Vec::new(),
             embedded_resource: false,
             limits: None,
+            crd: None,
         }
     }
 }
@@ -86,6 +120,10 @@ impl SchemaNode {
 pub struct Schemas {
     nodes: Vec<SchemaNode>,
     by_ref: HashMap<String, SchemaId>,
+    /// Every CEL rule compiled so far, in order (a CRD keeps the range of its own).
+    pub rules: Vec<Arc<Rule>>,
+    /// Set while a CRD schema compiles: only then are CRD extensions read.
+    crd_mode: bool,
 }
 
 /// Definitions whose JSON Schema says less than the API server accepts.
@@ -104,6 +142,14 @@ impl Schemas {
     /// The id of a named definition compiled earlier.
     pub fn by_name(&self, name: &str) -> Option<SchemaId> {
         self.by_ref.get(name).copied()
+    }
+
+    /// Compiles a CRD's `openAPIV3Schema`, with the extensions only CRDs carry.
+    pub fn compile_crd(&mut self, schema: &Json) -> SchemaId {
+        self.crd_mode = true;
+        let id = self.compile(schema, &serde_json::Map::new());
+        self.crd_mode = false;
+        id
     }
 
     /// Compiles a JSON Schema. `defs` resolves `#/$defs/NAME` references; `strict` says whether
@@ -181,8 +227,59 @@ impl Schemas {
                 }
             }
         }
+        if self.crd_mode {
+            node.crd = self.crd_extensions(obj, node.ty);
+        }
         self.nodes[id] = node;
         id
+    }
+
+    fn crd_extensions(
+        &mut self,
+        obj: &serde_json::Map<String, Json>,
+        ty: Option<Type>,
+    ) -> Option<Box<CrdExtensions>> {
+        let rules: Vec<Arc<Rule>> = obj
+            .get("x-kubernetes-validations")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Rule::compile)
+            .map(Arc::new)
+            .collect();
+        self.rules.extend(rules.iter().cloned());
+        let list_type = match obj.get("x-kubernetes-list-type").and_then(Json::as_str) {
+            Some("set") => ListType::Set,
+            Some("map") => ListType::Map(
+                obj.get("x-kubernetes-list-map-keys")
+                    .and_then(Json::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|k| k.as_str().map(str::to_string))
+                    .collect(),
+            ),
+            _ => ListType::Atomic,
+        };
+        let format = obj
+            .get("format")
+            .and_then(Json::as_str)
+            .filter(|f| format_ok(f, "").is_some())
+            .map(str::to_string);
+        let default = obj.get("default").cloned();
+        if rules.is_empty()
+            && list_type == ListType::Atomic
+            && format.is_none()
+            && default.is_none()
+        {
+            return None;
+        }
+        Some(Box::new(CrdExtensions {
+            rules,
+            list_type,
+            format,
+            default,
+            type_name: ty.map(type_name).unwrap_or(""),
+        }))
     }
 
     fn compile_ref(&mut self, name: &str, defs: &serde_json::Map<String, Json>) -> SchemaId {
@@ -422,7 +519,11 @@ fn check_at(
             Value::Scalar {
                 kind: Scalar::Int(_) | Scalar::Str,
                 ..
-            } => {}
+            } => {
+                if let Some(ext) = &schema.crd {
+                    check_crd(schemas, id, ext, node, at, path, out);
+                }
+            }
             _ => push(
                 out,
                 path,
@@ -512,6 +613,277 @@ fn check_at(
         }
         Value::Scalar { .. } => {}
     }
+    if let Some(ext) = &schema.crd {
+        check_crd(schemas, id, ext, node, at, path, out);
+    }
+    if schema.embedded_resource {
+        embedded_resource(node, at, path, out);
+    }
+}
+
+/// An embedded resource (`x-kubernetes-embedded-resource`) must say what it is, as any object
+/// sent to the server must.
+fn embedded_resource(node: &Node, at: Pos, path: &str, out: &mut Vec<Violation>) {
+    if node.as_map().is_none() {
+        return;
+    }
+    for key in ["apiVersion", "kind"] {
+        if node
+            .get(key)
+            .and_then(Node::as_str)
+            .is_none_or(str::is_empty)
+        {
+            let mut field = path.to_string();
+            push_key(&mut field, key);
+            push(out, &field, at, "Required value: must not be empty".into());
+        }
+    }
+}
+
+/// What the server checks of a CRD schema node beyond types and limits: its `format`, its
+/// list type's uniqueness, and its CEL rules (on the value after defaulting).
+pub fn check_crd(
+    schemas: &Schemas,
+    id: SchemaId,
+    ext: &CrdExtensions,
+    node: &Node,
+    at: Pos,
+    path: &str,
+    out: &mut Vec<Violation>,
+) {
+    if let (
+        Some(format),
+        Value::Scalar {
+            kind: Scalar::Str,
+            text,
+        },
+    ) = (&ext.format, &node.value)
+        && format_ok(format, text) == Some(false)
+    {
+        push(
+            out,
+            path,
+            at,
+            format!("in body must be of type {format}: {:?}", truncate(text)),
+        );
+    }
+    if let Value::Seq(items) = &node.value {
+        let item_schema = schemas.get(id).items.map(|i| schemas.get(i));
+        let identity = |item: &Node| -> Option<Json> {
+            match &ext.list_type {
+                ListType::Atomic => None,
+                ListType::Set => Some(item.to_json()),
+                ListType::Map(keys) => {
+                    let mut key = serde_json::Map::new();
+                    for k in keys {
+                        let value = item
+                            .get(k)
+                            .filter(|v| !v.is_null())
+                            .map(Node::to_json)
+                            .or_else(|| {
+                                let sub = item_schema?.properties.get(k)?;
+                                schemas.get(*sub).crd.as_ref()?.default.clone()
+                            });
+                        if let Some(v) = value {
+                            key.insert(k.clone(), v);
+                        }
+                    }
+                    Some(Json::Object(key))
+                }
+            }
+        };
+        if ext.list_type != ListType::Atomic {
+            let mut seen = std::collections::HashSet::new();
+            for (i, item) in items.iter().enumerate() {
+                let Some(key) = identity(item) else { break };
+                if !seen.insert(key.to_string()) {
+                    push(
+                        out,
+                        &format!("{path}[{i}]"),
+                        item.start,
+                        format!("Duplicate value: {key}"),
+                    );
+                }
+            }
+        }
+    }
+    if ext.rules.is_empty() {
+        return;
+    }
+    let value = to_cel(schemas, Some(id), node);
+    for rule in &ext.rules {
+        let Verdict::Fail(detail) = rule.check(&value) else {
+            continue;
+        };
+        let (mut field, mut pos) = (path.to_string(), at);
+        let mut cursor = node;
+        for key in &rule.field_path {
+            let Some(entry) = cursor
+                .as_map()
+                .and_then(|m| m.iter().find(|e| &e.key == key))
+            else {
+                break;
+            };
+            push_key(&mut field, key);
+            pos = entry.key_pos;
+            cursor = &entry.value;
+        }
+        let message = match rule.reason {
+            Reason::Invalid => format!("Invalid value: {:?}: {detail}", ext.type_name),
+            Reason::Forbidden => format!("Forbidden: {detail}"),
+            Reason::Required => format!("Required value: {detail}"),
+            Reason::Duplicate => format!("Duplicate value: {detail:?}"),
+        };
+        push(out, &field, pos, message);
+    }
+}
+
+/// The node as the CEL value `self` the server binds: schema defaults filled in where a
+/// field is omitted, nulls dropped, numbers typed by the schema (`number` is a double).
+pub fn to_cel(schemas: &Schemas, id: Option<SchemaId>, node: &Node) -> ::cel::Value {
+    use ::cel::Value as V;
+    let schema = id.map(|i| schemas.get(i));
+    match &node.value {
+        Value::Map(entries) => {
+            let mut fields = HashMap::with_capacity(entries.len());
+            for e in entries {
+                if e.value.is_null() {
+                    continue;
+                }
+                let sub = schema.and_then(|s| {
+                    s.properties.get(&e.key).copied().or(match s.extra {
+                        Extra::Schema(x) => Some(x),
+                        _ => None,
+                    })
+                });
+                fields.insert(e.key.clone(), to_cel(schemas, sub, &e.value));
+            }
+            if let Some(s) = schema {
+                for (key, sub) in &s.properties {
+                    if !fields.contains_key(key)
+                        && let Some(default) = schemas
+                            .get(*sub)
+                            .crd
+                            .as_ref()
+                            .and_then(|c| c.default.as_ref())
+                    {
+                        fields.insert(key.clone(), cel::from_json(default));
+                    }
+                }
+            }
+            cel::map(fields)
+        }
+        Value::Seq(items) => {
+            let item = schema.and_then(|s| s.items);
+            V::List(Arc::new(
+                items.iter().map(|i| to_cel(schemas, item, i)).collect(),
+            ))
+        }
+        Value::Scalar { text, kind } => {
+            let ty = schema.and_then(|s| s.ty);
+            match kind {
+                Scalar::Null => V::Null,
+                Scalar::Bool(b) => V::Bool(*b),
+                Scalar::Int(i) if ty == Some(Type::Number) => V::Float(*i as f64),
+                Scalar::Int(i) => V::Int(*i),
+                Scalar::Float(f) if ty == Some(Type::Integer) && f.fract() == 0.0 => {
+                    V::Int(*f as i64)
+                }
+                Scalar::Float(f) => V::Float(*f),
+                Scalar::Str => V::String(Arc::new(text.clone())),
+            }
+        }
+    }
+}
+
+fn type_name(ty: Type) -> &'static str {
+    match ty {
+        Type::Object => "object",
+        Type::Array => "array",
+        Type::String => "string",
+        Type::Integer => "integer",
+        Type::Number => "number",
+        Type::Boolean => "boolean",
+    }
+}
+
+/// Whether `text` has the `format` (the subset of the server's string formats that can be
+/// checked exactly); `None` for a format the server does not check or this does not know.
+pub fn format_ok(format: &str, text: &str) -> Option<bool> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let uuid = |s: &str| {
+        let parts: Vec<&str> = s.split('-').collect();
+        parts.len() == 5 && [8, 4, 4, 4, 12].iter().zip(&parts).all(|(n, p)| hex(p, *n))
+    };
+    Some(match format {
+        "ipv4" => text.parse::<Ipv4Addr>().is_ok(),
+        "ipv6" => text.parse::<Ipv6Addr>().is_ok(),
+        "cidr" => text.split_once('/').is_some_and(|(ip, bits)| {
+            let max = match ip.parse::<IpAddr>() {
+                Ok(IpAddr::V4(_)) => 32,
+                Ok(IpAddr::V6(_)) => 128,
+                Err(_) => return false,
+            };
+            bits.parse::<u8>().is_ok_and(|b| b <= max) && !bits.starts_with('+')
+        }),
+        "uuid" => uuid(text),
+        "uuid3" | "uuid4" | "uuid5" => {
+            uuid(text) && text.as_bytes().get(14) == format.as_bytes().get(4)
+        }
+        "mac" => {
+            let parts: Vec<&str> = text.split([':', '-']).collect();
+            matches!(parts.len(), 6 | 8 | 20) && parts.iter().all(|p| hex(p, 2))
+        }
+        "date" => is_date(text),
+        "date-time" | "datetime" => is_date_time(text),
+        "byte" => {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .is_ok()
+        }
+        _ => return None,
+    })
+}
+
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|t| t.parse::<u32>().ok());
+    matches!((num(0..4), num(5..7), num(8..10)), (Some(_), Some(m @ 1..=12), Some(d)) if (1..=31).contains(&d) && m > 0)
+}
+
+/// RFC 3339 (`2024-01-02T03:04:05Z`, fractions and offsets allowed).
+fn is_date_time(s: &str) -> bool {
+    let Some((date, time)) = s.split_once(['T', 't', ' ']) else {
+        return false;
+    };
+    if !is_date(date) {
+        return false;
+    }
+    let (clock, zone) = if let Some(c) = time.strip_suffix(['Z', 'z']) {
+        (c, None)
+    } else {
+        match time.rfind(['+', '-']) {
+            Some(i) => (&time[..i], Some(&time[i + 1..])),
+            None => return false,
+        }
+    };
+    let hms = |t: &str| {
+        let p: Vec<&str> = t.split(':').collect();
+        p.len() >= 2
+            && p.iter()
+                .all(|x| x.len() == 2 && x.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let (whole, fraction) = clock.split_once('.').unwrap_or((clock, "0"));
+    whole.split(':').count() == 3
+        && hms(whole)
+        && !fraction.is_empty()
+        && fraction.bytes().all(|b| b.is_ascii_digit())
+        && zone.is_none_or(|z| z.split(':').count() == 2 && hms(z))
 }
 
 pub fn push_key(path: &mut String, key: &str) {

@@ -1561,3 +1561,131 @@ fn missing_kubeconfig_and_unknown_context_exit_2() {
     let out = run(&repo, &config, &["status", "--request-timeout", "soon"]);
     assert_one_line_error(&out, "--request-timeout");
 }
+
+/// A CRD this test created, deleted when it ends (CRDs are cluster-wide: no namespace takes
+/// it along).
+struct CrdGuard(String);
+
+impl Drop for CrdGuard {
+    fn drop(&mut self) {
+        let _ = kubectl_with(
+            &kubeconfig(),
+            &["delete", "crd", &self.0, "--wait=false"],
+            None,
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs a cluster: run tests/cluster/apiserver.sh up"]
+fn validate_reads_crds_and_the_version_from_the_cluster() {
+    let group = format!("{}.kgo.example.com", unique("crd"));
+    let name = format!("widgets.{group}");
+    kubectl_apply(
+        &format!(
+            "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: {name}
+spec:
+  group: {group}
+  names: {{kind: Widget, plural: widgets}}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              replicas: {{type: integer, maximum: 5}}
+"
+        ),
+        &[],
+    );
+    let _guard = CrdGuard(name.clone());
+    kubectl(&[
+        "wait",
+        "--for=condition=established",
+        "--timeout=30s",
+        &format!("crd/{name}"),
+    ]);
+    let repo = Repo::new();
+    let widget = |replicas: u32| {
+        format!(
+            "apiVersion: {group}/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: default\nspec:\n  replicas: {replicas}\n"
+        )
+    };
+    repo.write("widget.yaml", &widget(9));
+    let config = kubeconfig();
+    let out = run(&repo, &config, &["validate", "--strict-crds"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("no CRD for Widget"),
+        "{}",
+        stdout(&out)
+    );
+
+    for round in ["listed", "cached"] {
+        let out = run(
+            &repo,
+            &config,
+            &["validate", "--strict-crds", "--crds-from-cluster"],
+        );
+        assert_eq!(out.status.code(), Some(1), "{round}: {}", stderr(&out));
+        assert!(
+            stdout(&out)
+                .contains("widget.yaml:7: Widget/w: spec.replicas: 9 is above the maximum 5"),
+            "{round}: {}",
+            stdout(&out)
+        );
+    }
+    let cache = repo.path().join(".git/kubectl-gitops");
+    let entries: Vec<String> = std::fs::read_dir(&cache)
+        .expect("cache dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        entries.iter().any(|e| e.starts_with("crds-cluster-")),
+        "{entries:?}"
+    );
+
+    repo.write("widget.yaml", &widget(3));
+    let out = run(
+        &repo,
+        &config,
+        &["validate", "--strict-crds", "--crds-from-cluster"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+
+    // The cluster's own version decides which apiVersions are served.
+    let version: Value =
+        serde_json::from_str(&kubectl(&["version", "-o", "json"])).expect("version json");
+    let minor: u32 = version["serverVersion"]["minor"]
+        .as_str()
+        .expect("minor")
+        .trim_end_matches('+')
+        .parse()
+        .expect("a number");
+    repo.write(
+        "pdb.yaml",
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: web\n  namespace: default\nspec:\n  minAvailable: 1\n  selector: {matchLabels: {app: web}}\n",
+    );
+    let out = run(
+        &repo,
+        &config,
+        &["validate", "pdb.yaml", "--crds-from-cluster"],
+    );
+    // policy/v1 arrived in 1.21 (the local test server is 1.20).
+    let expected = if minor < 21 { 1 } else { 0 };
+    assert_eq!(
+        out.status.code(),
+        Some(expected),
+        "1.{minor}: {}",
+        stdout(&out)
+    );
+}

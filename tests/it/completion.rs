@@ -130,10 +130,13 @@ fn subcommands_and_flags() {
     for flag in ["--output", "--strict-crds", "--repo"] {
         assert!(flags.has(flag), "{flag} missing from {flags:?}");
     }
-    for flag in ["--context", "--kubeconfig", "--namespace"] {
-        assert!(!flags.has(flag), "validate is offline, yet offers {flag}");
-    }
+    // validate talks to a cluster only for --crds-from-cluster, and never puts objects in one.
+    assert!(!flags.has("--namespace"), "validate offers --namespace");
     assert_eq!(flags.directive, NO_FILE_COMP);
+    let flags = plugin.complete(repo.path(), &["history", "--"]);
+    for flag in ["--context", "--kubeconfig", "--namespace"] {
+        assert!(!flags.has(flag), "history is offline, yet offers {flag}");
+    }
     let flags = plugin.complete(repo.path(), &["status", "--"]);
     for flag in [
         "--context",

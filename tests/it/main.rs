@@ -6,6 +6,7 @@ mod bump;
 mod cluster;
 mod common;
 mod completion;
+mod crds;
 mod diff;
 mod fuzz;
 mod guard;
