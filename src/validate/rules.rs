@@ -37,16 +37,16 @@ fn finding(
     }
 }
 
-fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
+pub(super) fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
     cell.get_or_init(|| Regex::new(pattern).expect("pattern is a valid regex"))
 }
 
-fn dns1123_label(s: &str) -> bool {
+pub(super) fn dns1123_label(s: &str) -> bool {
     static R: OnceLock<Regex> = OnceLock::new();
     s.len() <= 63 && re(&R, r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").is_match(s)
 }
 
-fn dns1123_subdomain(s: &str) -> bool {
+pub(super) fn dns1123_subdomain(s: &str) -> bool {
     static R: OnceLock<Regex> = OnceLock::new();
     s.len() <= 253
         && re(

@@ -14,10 +14,6 @@ mod pod;
 mod rbac;
 mod workloads;
 
-use std::sync::OnceLock;
-
-use regex::Regex;
-
 use super::rules::Finding;
 use crate::diff::quantity::{self, Quantity};
 use crate::manifest::yaml::{Node, Scalar, Value};
@@ -214,26 +210,8 @@ fn quantity_of(node: &Node) -> Option<Quantity> {
     }
 }
 
-fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
-    cell.get_or_init(|| Regex::new(pattern).expect("pattern is a valid regex"))
-}
-
-/// An RFC 1123 label: what container, volume and port names must be.
-fn is_dns_label(s: &str) -> bool {
-    static R: OnceLock<Regex> = OnceLock::new();
-    s.len() <= 63 && re(&R, r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").is_match(s)
-}
-
-/// An RFC 1123 subdomain.
-fn is_dns_subdomain(s: &str) -> bool {
-    static R: OnceLock<Regex> = OnceLock::new();
-    s.len() <= 253
-        && re(
-            &R,
-            r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
-        )
-        .is_match(s)
-}
+// The name formats are the ones `rules` checks metadata with: one definition of each.
+use super::rules::{dns1123_label as is_dns_label, dns1123_subdomain as is_dns_subdomain, re};
 
 const DNS_LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
 const DNS_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
