@@ -285,13 +285,17 @@ pub enum AppsError {
     Ambiguous { name: String, candidates: String },
 }
 
+/// True when a file's bytes may hold a Flux or Argo CD object: they name one of their API
+/// groups. A byte search, no parsing.
+pub fn may_hold_controller(bytes: &[u8]) -> bool {
+    discover::contains(bytes, b"toolkit.fluxcd.io") || discover::contains(bytes, b"argoproj.io")
+}
+
 /// True when some file of the listing may hold a Flux or Argo CD object (a byte search, no
 /// parsing), so a plain tree of manifests can skip app discovery.
 pub fn has_controllers(set: &FileSet) -> bool {
     use rayon::prelude::*;
-    let marked = |b: &[u8]| {
-        discover::contains(b, b"toolkit.fluxcd.io") || discover::contains(b, b"argoproj.io")
-    };
+    let marked = may_hold_controller;
     let wanted: Vec<bool> = set
         .files
         .iter()
@@ -377,6 +381,7 @@ pub fn load(set: &FileSet, remotes: &[String], config: &Config, options: &Option
         &LoadOptions {
             render: !options.no_render,
             only: Some(selection),
+            stop_at: None,
         },
     );
 

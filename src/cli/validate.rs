@@ -211,42 +211,50 @@ pub fn run(args: ValidateArgs, _global: &GlobalArgs) -> anyhow::Result<Outcome> 
 
     // A repository with controller objects or .gitops.yaml apps is validated app by app (a
     // base through its overlays, objects as their controller renders them); a plain tree of
-    // manifests is read in one streaming pass, as given.
+    // manifests is read in one streaming pass, as given. Whether a file names a controller is
+    // learnt in that same pass: it stops at the first such file, and the apps take over.
     let given = FileSet::from_paths(&paths);
-    let report = if !config.apps.is_empty() || apps::has_controllers(&given) {
-        let listing = FileSet::from_root(&root);
-        let remotes = git2::Repository::discover(&root)
-            .map(|r| apps::repo::remotes_of(&r))
-            .unwrap_or_default();
-        let scope = paths
-            .iter()
-            .map(|p| repo_path(&root, p))
-            .collect::<Vec<_>>();
-        let options = apps::Options {
-            changed: None,
-            no_render: args.no_render,
-            scope: if scope.iter().any(String::is_empty) {
-                Vec::new()
-            } else {
-                scope
-            },
-        };
-        let set = apps::load(&listing, &remotes, &config, &options);
-        let mut report = validate::validate(&set.manifests, &validation, &external);
-        if !in_repo {
-            shown_as_given(&mut report, base);
-        }
-        report
-    } else {
+    let plain = if config.apps.is_empty() {
         validate::validate_files(
             &given,
             &LoadOptions {
                 render: !args.no_render,
                 only: None,
+                stop_at: Some(apps::may_hold_controller),
             },
             &validation,
             &external,
         )
+    } else {
+        None
+    };
+    let report = match plain {
+        Some(report) => report,
+        None => {
+            let listing = FileSet::from_root(&root);
+            let remotes = git2::Repository::discover(&root)
+                .map(|r| apps::repo::remotes_of(&r))
+                .unwrap_or_default();
+            let scope = paths
+                .iter()
+                .map(|p| repo_path(&root, p))
+                .collect::<Vec<_>>();
+            let options = apps::Options {
+                changed: None,
+                no_render: args.no_render,
+                scope: if scope.iter().any(String::is_empty) {
+                    Vec::new()
+                } else {
+                    scope
+                },
+            };
+            let set = apps::load(&listing, &remotes, &config, &options);
+            let mut report = validate::validate(&set.manifests, &validation, &external);
+            if !in_repo {
+                shown_as_given(&mut report, base);
+            }
+            report
+        }
     };
 
     let mut out = anstream::stdout().lock();

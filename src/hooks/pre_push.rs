@@ -275,6 +275,7 @@ pub fn check_changes(
     let options = |selection: &Selection| LoadOptions {
         render: true,
         only: Some(selection.clone()),
+        stop_at: None,
     };
     let mut manifests = load(set, &options(&selection));
 

@@ -42,6 +42,8 @@ pub struct Manifests {
     pub diagnostics: Vec<Diagnostic>,
     /// Files read (manifests and renderer inputs), as displayed.
     pub paths: Vec<Arc<str>>,
+    /// Reading stopped at a file [`LoadOptions::stop_at`] matched: what was read is partial.
+    pub stopped: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -51,6 +53,10 @@ pub struct LoadOptions {
     /// Load only these plain files and render only these directories (display paths), as the
     /// pre-push hook does for what a push changed. `None` loads everything.
     pub only: Option<Selection>,
+    /// Stop reading (and render nothing) as soon as the bytes of a file match: a caller that
+    /// would handle such a tree differently learns it from the same read instead of a second
+    /// pass over every file.
+    pub stop_at: Option<fn(&[u8]) -> bool>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -65,6 +71,7 @@ impl Default for LoadOptions {
         LoadOptions {
             render: true,
             only: None,
+            stop_at: None,
         }
     }
 }
@@ -176,16 +183,33 @@ where
         .collect();
 
     let preloaded = set.preload(&wanted);
+    let stopped = std::sync::atomic::AtomicBool::new(false);
     let results: Vec<FileResult> = set
         .files
         .par_iter()
         .zip(preloaded.into_par_iter())
         .zip(roles.par_iter().zip(units.par_iter()))
         .map(|((entry, bytes), (role, unit))| {
-            if *role == Role::Skip {
+            if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                return FileResult::default();
+            }
+            // Skipped files (chart templates) are looked at by `stop_at` too: it asks about
+            // every YAML file given, not only those read as manifests.
+            let looked_at = *role != Role::Skip
+                || (options.stop_at.is_some() && is_manifest_name(&entry.display));
+            if !looked_at {
                 return FileResult::default();
             }
             let bytes = bytes.unwrap_or_else(|| set.read(entry));
+            if let (Some(stop_at), Ok(bytes)) = (options.stop_at, &bytes)
+                && stop_at(bytes)
+            {
+                stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+                return FileResult::default();
+            }
+            if *role == Role::Skip {
+                return FileResult::default();
+            }
             let parsed = parse_file(entry, bytes);
             let mut result = FileResult {
                 error: parsed.error,
@@ -214,6 +238,10 @@ where
         })
         .collect();
 
+    if stopped.into_inner() {
+        out.stopped = true;
+        return out;
+    }
     let mut sources = SourceIndex::new();
     for (entry, result) in set.files.iter().zip(results) {
         out.diagnostics.extend(result.error);

@@ -76,13 +76,13 @@ pub fn validate(manifests: &Manifests, config: &ValidationConfig, external: &Ext
 /// Loads and validates a file set in one pass. Objects of built-in kinds are checked while
 /// their files are parsed and then dropped, keeping only their identity for the duplicate
 /// check; CRDs and custom resources wait until every CRD is known. Memory is bounded by the
-/// custom resources, not by the whole tree.
+/// custom resources, not by the whole tree. `None` when `options.stop_at` stopped the reading.
 pub fn validate_files(
     set: &FileSet,
     options: &LoadOptions,
     config: &ValidationConfig,
     external: &External,
-) -> Report {
+) -> Option<Report> {
     let builtins = builtins();
     let no_crds = CrdIndex::default();
     let early = Mutex::new((Vec::new(), Vec::new(), 0usize));
@@ -106,6 +106,9 @@ pub fn validate_files(
         early.2 += 1;
         None
     });
+    if manifests.stopped {
+        return None;
+    }
     let (mut diagnostics, mut identities, checked) = early
         .into_inner()
         .expect("no thread panicked holding the lock");
@@ -124,12 +127,12 @@ pub fn validate_files(
             .iter()
             .filter_map(|o| Identity::of(o, &crds)),
     );
-    finish(
+    Some(finish(
         &manifests,
         diagnostics,
         identities,
         checked + manifests.objects.len(),
-    )
+    ))
 }
 
 fn finish(
