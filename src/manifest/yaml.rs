@@ -12,6 +12,9 @@ use std::fmt;
 pub use granit_parser::ScalarStyle;
 use granit_parser::{Event, Options, Parser, Span, Tag};
 
+#[path = "yaml_fast.rs"]
+mod fast;
+
 /// Deepest nesting accepted; deeper input is rejected before it can exhaust a stack.
 pub const MAX_DEPTH: usize = 128;
 /// Most nodes one file may hold, counting every copy an alias makes. A 32 MiB file of dense
@@ -76,7 +79,7 @@ pub struct Node {
 }
 
 /// A document of a multi-document stream.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Document {
     /// Position of the document's content (its first node).
     pub start: Pos,
@@ -104,7 +107,7 @@ impl fmt::Display for YamlError {
 impl std::error::Error for YamlError {}
 
 /// The result of reading a stream: every document read before the first error, and that error.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Stream {
     pub documents: Vec<Document>,
     pub error: Option<YamlError>,
@@ -221,8 +224,21 @@ impl Node {
     }
 }
 
-/// Reads every document of a YAML stream.
+/// Reads every document of a YAML stream: through the fast reader when the file keeps to the
+/// block style it handles, through granit otherwise. Both give the same tree.
 pub fn parse_stream(src: &str) -> Stream {
+    fast::parse(src).unwrap_or_else(|| parse_stream_granit(src))
+}
+
+/// The fast reader alone: `None` when the file needs the full parser. For tests that hold the
+/// two readers side by side.
+#[doc(hidden)]
+pub fn parse_stream_fast(src: &str) -> Option<Stream> {
+    fast::parse(src)
+}
+
+/// Reads every document of a YAML stream with granit, the full parser.
+pub fn parse_stream_granit(src: &str) -> Stream {
     let mut options = Options::default();
     options.set_emit_comments(false);
     options.block_nesting_limit = MAX_DEPTH;

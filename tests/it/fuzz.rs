@@ -316,3 +316,66 @@ fn twenty_thousand_mutants_of_the_seed_corpus() {
     assert_eq!(made, mutants);
     std::fs::remove_dir_all(&root).expect("clean up");
 }
+
+/// Every YAML file of the repository's fixtures and examples, as more seeds for the reader
+/// comparison: real manifests in the block style the fast reader handles. A campaign by hand
+/// adds a directory of its own with `KGO_FUZZ_SEEDS_DIR` (e.g. a corpus of public repos).
+fn fixture_seeds() -> Vec<Vec<u8>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut stack = vec![root.join("tests/fixtures"), root.join("examples")];
+    stack.extend(std::env::var_os("KGO_FUZZ_SEEDS_DIR").map(PathBuf::from));
+    let mut out = Vec::new();
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for path in paths {
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                out.push(std::fs::read(&path).expect("read fixture"));
+            }
+        }
+    }
+    out
+}
+
+/// The fast reader (block-style manifests) and granit (all of YAML) give the same tree, the
+/// same positions included, on every mutant the fast reader takes; the rest it hands over.
+/// Both readers run in this process: this compares trees, which the binary cannot show.
+#[test]
+fn the_fast_yaml_reader_agrees_with_granit_on_every_mutant_it_takes() {
+    use kubectl_gitops::manifest::yaml::{parse_stream_fast, parse_stream_granit};
+    let mut seeds = seeds();
+    seeds.extend(fixture_seeds());
+    assert!(seeds.len() > 40, "fixtures found: {}", seeds.len());
+    let mutants = (setting("KGO_FUZZ_MUTANTS", 50_000) as usize).max(50_000);
+    let mut rng = Rng(setting("KGO_FUZZ_SEED", 0x2545_f491_4f6c_dd1d).max(1));
+    let (mut taken, mut utf8) = (0, 0);
+    for i in 0..mutants + seeds.len() {
+        let input = match seeds.get(i) {
+            Some(seed) => seed.clone(),
+            None => mutate(&seeds[rng.below(seeds.len())], &mut rng),
+        };
+        let Ok(text) = std::str::from_utf8(&input) else {
+            continue;
+        };
+        utf8 += 1;
+        if let Some(fast) = parse_stream_fast(text) {
+            taken += 1;
+            assert_eq!(
+                fast,
+                parse_stream_granit(text),
+                "the readers differ on input {i}: {text:?}"
+            );
+        }
+    }
+    // About a fifth of the mutants stay in the block style (most mutations break it); a
+    // reader that took none would prove nothing.
+    assert!(
+        taken * 10 > utf8,
+        "the fast reader took {taken} of {utf8} inputs"
+    );
+}
