@@ -50,6 +50,13 @@ fn env() -> &'static Arc<Env> {
         // Kubernetes enables the strings extension library (v2) for CRD rules.
         env.add_extension(cel::extensions::strings)
             .expect("the strings extension declares no standard name twice");
+        // cel-go's lists extension (slice, flatten, distinct, sort, sortBy, lists.range),
+        // which newer servers enable, and the regex, URL, quantity and IP predicates of
+        // Kubernetes' own library.
+        env.add_extension(cel::extensions::lists)
+            .expect("the lists extension declares no standard name twice");
+        env.add_extension(super::cel_k8s::extension)
+            .expect("the Kubernetes functions declare no name twice");
         Arc::new(env)
     })
 }
@@ -270,9 +277,61 @@ mod tests {
 
     #[test]
     fn unknown_functions_are_skipped_not_failed() {
-        let r = rule("isCIDR(self)");
-        assert!(matches!(r.check(&s("10.0.0.0/8")), Verdict::Pass));
+        // ip() returns an object of Kubernetes' IP library, which is not modelled here.
+        let r = rule("isIP(self) && ip(self).family() == 6");
+        assert!(matches!(r.check(&s("fd00::1")), Verdict::Pass));
         assert!(r.skipped.get().is_some());
+    }
+
+    /// The predicates of Kubernetes' CEL library, in rules as real CRDs write them.
+    #[test]
+    fn kubernetes_library_predicates() {
+        let cases: &[(&str, &str, bool)] = &[
+            // kubebuilder markers of network operators (XValidation:rule=isIP(self))
+            ("isIP(self)", "10.1.2.3", true),
+            ("isIP(self)", "fd00::1", true),
+            ("isIP(self)", "10.1.2", false),
+            ("isIP(self)", "010.1.2.3", false),
+            ("isIP(self)", "::ffff:10.1.2.3", false),
+            ("isIP(self)", "fe80::1%eth0", false),
+            ("isCIDR(self)", "10.0.0.0/8", true),
+            ("isCIDR(self)", "fd00::/64", true),
+            ("isCIDR(self)", "10.0.0.0/33", false),
+            ("isCIDR(self)", "10.0.0.0", false),
+            ("isCIDR(self)", "10.0.0.0/08", false),
+            ("isURL(self)", "https://example.com:8443/path?q=1", true),
+            ("isURL(self)", "/relative/path", true),
+            ("isURL(self)", "example.com/no-scheme", false),
+            ("isURL(self)", "https://exa mple.com", false),
+            ("isURL(self)", "http://host:port/", false),
+            ("isQuantity(self)", "500m", true),
+            ("isQuantity(self)", "1.5Gi", true),
+            ("isQuantity(self)", "1.5GiB", false),
+            ("self.find('[0-9]+') == '123'", "abc123def456", true),
+            ("self.findAll('[0-9]+').size() == 2", "abc123def456", true),
+            ("self.findAll('[0-9]+', 1) == ['123']", "abc123def456", true),
+            ("self.find('[0-9]+') == ''", "no digits", true),
+        ];
+        for (source, value, ok) in cases {
+            let r = rule(source);
+            let verdict = r.check(&s(value));
+            assert!(
+                r.skipped.get().is_none(),
+                "{source} skipped: {:?}",
+                r.skipped.get()
+            );
+            assert_eq!(
+                matches!(verdict, Verdict::Pass),
+                *ok,
+                "{source} on {value:?}"
+            );
+        }
+        // cel-go's lists extension, which the same environment has.
+        let sorted = rule("self == self.sort() && self.distinct().size() == self.size()");
+        let ints = |v: &[i64]| list(v.iter().map(|i| Value::Int(*i)).collect());
+        assert!(matches!(sorted.check(&ints(&[1, 2, 3])), Verdict::Pass));
+        assert!(matches!(sorted.check(&ints(&[2, 1])), Verdict::Fail(_)));
+        assert!(matches!(sorted.check(&ints(&[1, 1])), Verdict::Fail(_)));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod apiserver;
 pub mod builtin;
 pub mod cel;
+mod cel_k8s;
 mod component;
 pub mod crd;
 pub mod report;
