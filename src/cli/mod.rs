@@ -10,6 +10,7 @@ pub mod bump;
 pub mod completion;
 pub mod diff;
 pub mod doctor;
+pub mod fleet;
 pub mod history;
 pub mod hooks;
 pub mod rollback;
@@ -74,8 +75,8 @@ pub struct ConnectArgs {
     /// Path to the kubeconfig file [default: $KUBECONFIG, then ~/.kube/config].
     #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub kubeconfig: Option<std::path::PathBuf>,
-    /// The kubeconfig context to use [default: the current context]. `status` takes it more
-    /// than once, to compare Git with several clusters in one run.
+    /// The kubeconfig context to use [default: the current context]. `status` and `diff`
+    /// take it more than once, to compare Git with several clusters in one run.
     #[arg(long = "context", value_name = "NAME")]
     pub contexts: Vec<String>,
     /// How long each API request may take (`30s`, `500ms`, `2m`; `0` waits forever)
@@ -94,7 +95,7 @@ impl ConnectArgs {
     ) -> anyhow::Result<crate::cluster::ConnectOptions> {
         if self.contexts.len() > 1 {
             anyhow::bail!(
-                "this command compares with one context at a time; give --context once (kubectl gitops status takes several)"
+                "this command uses one context at a time; give --context once (kubectl gitops status and diff take several)"
             );
         }
         self.options_for(self.contexts.first().or(context), default_timeout)

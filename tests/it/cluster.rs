@@ -1215,18 +1215,10 @@ spec:
     );
 }
 
-#[test]
-#[ignore = "needs a cluster: run tests/cluster/apiserver.sh up"]
-fn a_fleet_is_compared_at_once_and_one_cluster_down_does_not_stop_the_rest() {
-    let (east, west) = (Namespace::new(), Namespace::new());
-    let repo = Repo::new();
-    repo.write(
-        "apps/web/cm.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {v: \"1\"}\n",
-    );
-    repo.commit_all("web");
-    // Three clusters: two are namespaces of the test server (each context's default
-    // namespace), the third a server that is not there.
+/// A kubeconfig of a fleet: each `(context, namespace)` a context of the test server whose
+/// default namespace stands in for a cluster of its own, and `down`, a server that is not
+/// there. The first context is the current one.
+fn fleet_kubeconfig(dir: &Path, clusters: &[(&str, &str)]) -> String {
     let raw = kubectl(&[
         "config",
         "view",
@@ -1247,15 +1239,31 @@ fn a_fleet_is_compared_at_once_and_one_cluster_down_does_not_stop_the_rest() {
         .as_array_mut()
         .expect("clusters")
         .push(json!({"name": "gone", "cluster": {"server": format!("https://127.0.0.1:{port}")}}));
-    config["contexts"] = json!([
-        {"name": "east", "context": {"cluster": cluster, "user": user, "namespace": east.name}},
-        {"name": "west", "context": {"cluster": cluster, "user": user, "namespace": west.name}},
-        {"name": "down", "context": {"cluster": "gone", "user": user}},
-    ]);
-    config["current-context"] = json!("east");
-    let path = repo.path().join("fleet.json");
+    let mut contexts: Vec<Value> = clusters
+        .iter()
+        .map(|(name, namespace)| {
+            json!({"name": name, "context": {"cluster": cluster, "user": user, "namespace": namespace}})
+        })
+        .collect();
+    contexts.push(json!({"name": "down", "context": {"cluster": "gone", "user": user}}));
+    config["contexts"] = json!(contexts);
+    config["current-context"] = json!(clusters[0].0);
+    let path = dir.join("fleet.json");
     std::fs::write(&path, config.to_string()).expect("write kubeconfig");
-    let fleet = path.display().to_string();
+    path.display().to_string()
+}
+
+#[test]
+#[ignore = "needs a cluster: run tests/cluster/apiserver.sh up"]
+fn a_fleet_is_compared_at_once_and_one_cluster_down_does_not_stop_the_rest() {
+    let (east, west) = (Namespace::new(), Namespace::new());
+    let repo = Repo::new();
+    repo.write(
+        "apps/web/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {v: \"1\"}\n",
+    );
+    repo.commit_all("web");
+    let fleet = fleet_kubeconfig(repo.path(), &[("east", &east.name), ("west", &west.name)]);
     let out = kubectl_with(
         &fleet,
         &[
@@ -1318,6 +1326,147 @@ fn a_fleet_is_compared_at_once_and_one_cluster_down_does_not_stop_the_rest() {
         &["status", "--context", "down", "--request-timeout", "5s"],
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+#[ignore = "needs a cluster: run tests/cluster/apiserver.sh up"]
+fn diff_compares_a_fleet_at_once_and_one_cluster_down_does_not_stop_the_rest() {
+    let (east, west) = (Namespace::new(), Namespace::new());
+    let repo = Repo::new();
+    repo.write(
+        "apps/web/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {v: \"1\"}\n",
+    );
+    repo.commit_all("web");
+    let fleet = fleet_kubeconfig(repo.path(), &[("east", &east.name), ("west", &west.name)]);
+    // East is at Git; west has the object with another value.
+    let cm = repo.path().join("apps/web/cm.yaml").display().to_string();
+    let out = kubectl_with(&fleet, &["--context", "east", "apply", "-f", &cm], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let edited = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {v: \"2\"}\n";
+    let out = kubectl_with(
+        &fleet,
+        &["--context", "west", "apply", "-f", "-"],
+        Some(edited),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let results = |json: &Value, context: &str| -> Vec<String> {
+        json["clusters"][context]["objects"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no cluster {context} in {json}"))
+            .iter()
+            .map(|o| {
+                format!(
+                    "{}/{}",
+                    o["name"].as_str().unwrap_or(""),
+                    o["result"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    };
+
+    let two = ["diff", "--context", "east", "--context", "west"];
+    let out = run(&repo, &fleet, &[&two[..], &["-o", "json"]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(results(&json, "east"), ["settings/unchanged"], "{json}");
+    assert_eq!(results(&json, "west"), ["settings/changed"], "{json}");
+    assert_eq!(json["failed"], json!([]), "{json}");
+    assert_eq!(json["summary"]["changed"], 1, "{json}");
+    assert_eq!(json["summary"]["unchanged"], 1, "{json}");
+
+    // Text: a section per cluster, each object's file under its cluster's directory.
+    let out = run(&repo, &fleet, &two);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    let sections: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("# context "))
+        .collect();
+    assert_eq!(sections.len(), 2, "{text}");
+    assert!(
+        sections[0].starts_with("# context east (") && sections[0].ends_with("): no differences"),
+        "{text}"
+    );
+    assert!(
+        sections[1].starts_with("# context west (")
+            && sections[1].ends_with("): 0 added, 1 changed, 0 removed"),
+        "{text}"
+    );
+    let file = format!("v1.ConfigMap.{}.settings", west.name);
+    assert!(text.contains(&format!("--- LIVE/west/{file}")), "{text}");
+    assert!(text.contains(&format!("+++ MERGED/west/{file}")), "{text}");
+    assert!(
+        text.contains("-  v: \"2\"") && text.contains("+  v: \"1\""),
+        "{text}"
+    );
+
+    // Every context: the one that is down is named, the others still answer.
+    let out = run(
+        &repo,
+        &fleet,
+        &[
+            "diff",
+            "--all-contexts",
+            "--request-timeout",
+            "5s",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(results(&json, "west"), ["settings/changed"], "{json}");
+    assert_eq!(json["failed"][0]["context"], "down", "{json}");
+    assert!(
+        json["failed"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cannot reach")),
+        "{json}"
+    );
+    assert!(
+        stderr(&out).contains("error: context down: cannot reach"),
+        "{}",
+        stderr(&out)
+    );
+    // A cluster down does not make the diff an error: what answered decides (no diff: 0).
+    let out = run(
+        &repo,
+        &fleet,
+        &[
+            "diff",
+            "--context",
+            "east",
+            "--context",
+            "down",
+            "--request-timeout",
+            "5s",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("# context down: not compared"),
+        "{}",
+        stdout(&out)
+    );
+    // Nothing answering is a failure to run.
+    let out = run(
+        &repo,
+        &fleet,
+        &["diff", "--context", "down", "--request-timeout", "5s"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+    // One context: the output is what it always was.
+    let out = run(&repo, &fleet, &["diff", "--context", "west", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert!(json.get("clusters").is_none(), "{json}");
+    assert_eq!(json["objects"][0]["result"], "changed", "{json}");
+    let out = run(&repo, &fleet, &["diff", "--context", "west"]);
+    let text = stdout(&out);
+    assert!(!text.contains("# context"), "{text}");
+    assert!(text.contains(&format!("--- LIVE/{file}")), "{text}");
 }
 
 // Faults that need no cluster: local servers that refuse, fail, or never answer.
