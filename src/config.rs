@@ -31,6 +31,48 @@ pub struct LiveConfig {
     /// writing `replicas` through the `scale` subresource always are expected.
     #[serde(default)]
     pub expected_managers: Vec<String>,
+    /// What sidecar injectors add to pods (containers, volumes, annotations, labels) that is
+    /// not drift: the known injectors' (Istio, Linkerd, Vault Agent, Dapr) unless
+    /// `defaults: false`, and the names listed here.
+    #[serde(default)]
+    pub injected: InjectedConfig,
+}
+
+/// `live.injected`: names a sidecar injector gives what it adds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct InjectedConfig {
+    /// Use the known injectors' names (false: only those listed here).
+    #[serde(default = "yes")]
+    pub defaults: bool,
+    /// Containers and init containers.
+    #[serde(default)]
+    pub containers: Vec<String>,
+    /// Volumes (and their mounts in the app's containers).
+    #[serde(default)]
+    pub volumes: Vec<String>,
+    /// Pod annotation keys.
+    #[serde(default)]
+    pub annotations: Vec<String>,
+    /// Pod label keys.
+    #[serde(default)]
+    pub labels: Vec<String>,
+}
+
+impl Default for InjectedConfig {
+    fn default() -> Self {
+        InjectedConfig {
+            defaults: true,
+            containers: Vec::new(),
+            volumes: Vec::new(),
+            annotations: Vec::new(),
+            labels: Vec::new(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize)]

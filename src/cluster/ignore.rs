@@ -48,6 +48,8 @@ pub struct Ignores {
     /// Field managers whose changes are expected (`.gitops.yaml` `live.expectedManagers`):
     /// what they write is not drift.
     pub expected_managers: Vec<String>,
+    /// What sidecar injectors add to pods (see `injected`).
+    pub injected: super::injected::Injected,
     /// `--no-ignore`: compare everything.
     pub off: bool,
 }
@@ -178,9 +180,9 @@ impl Ignores {
         (drift, expected, writers)
     }
 
-    /// True when nothing is ignored (no rules, or `--no-ignore`).
+    /// True when nothing is ignored (no rules and no injected names, or `--no-ignore`).
     pub fn is_empty(&self) -> bool {
-        self.off || self.rules.is_empty()
+        self.off || (self.rules.is_empty() && self.injected.is_empty())
     }
 
     /// What the annotations of a Git object make of it.
@@ -271,6 +273,7 @@ impl Ignores {
             }
         }
         let mut shown: Vec<String> = jq_shown;
+        shown.extend(self.injected.strip(desired, live));
         for path in &paths {
             let a = remove(desired, path);
             let b = remove(live, path);

@@ -1215,6 +1215,137 @@ spec:
     );
 }
 
+/// A Deployment as an injecting webhook leaves it: `extra` containers (YAML list items at
+/// the containers' indentation) and pod-template annotations added to Git's.
+fn deployment(ns: &str, name: &str, annotations: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: {ns}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+      annotations: {{{annotations}}}
+    spec:
+      containers:
+      - {{name: web, image: \"nginx:1.27\"}}
+{extra}"
+    )
+}
+
+#[test]
+#[ignore = "needs a cluster: run tests/cluster/apiserver.sh up"]
+fn what_sidecar_injectors_add_is_not_drift_unless_no_ignore() {
+    let config = kubeconfig();
+    let ns = Namespace::new();
+    let n = &ns.name;
+    let repo = Repo::new();
+    let vault = "vault.hashicorp.com/agent-inject: \"true\", vault.hashicorp.com/agent-inject-status: update";
+    repo.write(
+        "apps/web.yaml",
+        &format!(
+            "{}---\n{}",
+            deployment(n, "web", "", ""),
+            deployment(n, "vaulted", vault, "")
+        ),
+    );
+    repo.commit_all("web");
+    // What the injectors' webhooks make of the controller's apply: the webhook changes the
+    // request, so its fields belong to the controller's own field manager.
+    let istio = "      - {name: istio-proxy, image: \"docker.io/istio/proxyv2:1.24.0\"}
+      initContainers:
+      - {name: istio-init, image: \"docker.io/istio/proxyv2:1.24.0\"}
+      volumes:
+      - {name: istio-envoy, emptyDir: {medium: Memory}}
+";
+    let live = format!(
+        "{}---\n{}",
+        deployment(
+            n,
+            "web",
+            "sidecar.istio.io/status: '{\"containers\":[\"istio-proxy\"]}'",
+            istio
+        ),
+        deployment(
+            n,
+            "vaulted",
+            "vault.hashicorp.com/agent-inject: \"true\", vault.hashicorp.com/agent-inject-status: injected",
+            "      - {name: vault-agent, image: \"hashicorp/vault:1.18\"}\n"
+        )
+    );
+    let out = kubectl_with(
+        &config,
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager",
+            "flux-like",
+            "-f",
+            "-",
+        ],
+        Some(&live),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let diff = ["diff", "--field-manager", "flux-like"];
+    let out = run(&repo, &config, &[&diff[..], &["-o", "json"]].concat());
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(out.status.code(), Some(0), "{json}");
+    assert_eq!(
+        diff_result(&json, "Deployment", "web"),
+        "unchanged",
+        "{json}"
+    );
+    let out = run(&repo, &config, &["status", "-o", "json"]);
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let (sync, ignored) = sync_of(&json, "Deployment", "web");
+    assert_eq!(sync, "Synced", "{json}");
+    for field in [
+        ".spec.template.spec.containers[name=istio-proxy] (injected by Istio)",
+        ".spec.template.spec.initContainers[name=istio-init] (injected by Istio)",
+        ".spec.template.spec.volumes[name=istio-envoy] (injected by Istio)",
+    ] {
+        assert!(ignored.to_string().contains(field), "{field}: {ignored}");
+    }
+    assert_eq!(
+        sync_of(&json, "Deployment", "vaulted").0,
+        "Synced",
+        "{json}"
+    );
+
+    // --no-ignore: applying Git as that manager would remove the sidecar, and the injector's
+    // answer differs from the request Git makes.
+    let out = run(&repo, &config, &[&diff[..], &["--no-ignore"]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with('-') && l.contains("name: istio-proxy")),
+        "{text}"
+    );
+    let out = run(&repo, &config, &["status", "--no-ignore", "-o", "json"]);
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let vaulted = object(&json, "Deployment", "vaulted");
+    assert_eq!(vaulted["sync"], "OutOfSync", "{vaulted}");
+    assert!(
+        vaulted["drifted"]
+            .to_string()
+            .contains("vault.hashicorp.com/agent-inject-status"),
+        "{vaulted}"
+    );
+    assert_eq!(sync_of(&json, "Deployment", "web").1, Value::Null, "{json}");
+
+    // .gitops.yaml turns the known injectors off.
+    repo.write(".gitops.yaml", "live:\n  injected: {defaults: false}\n");
+    repo.commit_all("no injectors");
+    let out = run(&repo, &config, &diff);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out).contains("istio-proxy"), "{}", stdout(&out));
+}
+
 /// A kubeconfig of a fleet: each `(context, namespace)` a context of the test server whose
 /// default namespace stands in for a cluster of its own, and `down`, a server that is not
 /// there. The first context is the current one.
