@@ -36,6 +36,10 @@ pub struct LiveConfig {
     /// `defaults: false`, and the names listed here.
     #[serde(default)]
     pub injected: InjectedConfig,
+    /// The namespace Argo CD runs in, where its `argocd-cm` (system-wide ignore rules) is
+    /// read [default: argocd].
+    #[serde(default)]
+    pub argocd_namespace: Option<String>,
 }
 
 /// `live.injected`: names a sidecar injector gives what it adds.

@@ -50,6 +50,8 @@ pub struct Ignores {
     pub expected_managers: Vec<String>,
     /// What sidecar injectors add to pods (see `injected`).
     pub injected: super::injected::Injected,
+    /// Where Argo CD's `argocd-cm` is (`.gitops.yaml` `live.argocdNamespace`; `argocd`).
+    pub argocd_namespace: Option<String>,
     /// `--no-ignore`: compare everything.
     pub off: bool,
 }
@@ -301,9 +303,13 @@ pub async fn for_target(
     if no_ignore || !target.argocd {
         return ignores;
     }
+    let namespace = ignores.argocd_namespace.as_deref().unwrap_or("argocd");
     match cluster
         .get(
-            "/api/v1/namespaces/argocd/configmaps/argocd-cm",
+            &format!(
+                "/api/v1/namespaces/{}/configmaps/argocd-cm",
+                super::live::encode_segment(namespace)
+            ),
             "reading Argo CD's argocd-cm",
         )
         .await
@@ -311,7 +317,7 @@ pub async fn for_target(
         Ok(cm) => ignores.add_argocd_cm(&cm),
         Err(e) if matches!(e.code(), Some(403 | 404)) => {}
         Err(e) => warnings.push(format!(
-            "cannot read argocd/argocd-cm for its ignore rules: {e}"
+            "cannot read {namespace}/argocd-cm for its ignore rules: {e}"
         )),
     }
     ignores

@@ -1346,6 +1346,112 @@ fn what_sidecar_injectors_add_is_not_drift_unless_no_ignore() {
     assert!(stdout(&out).contains("istio-proxy"), "{}", stdout(&out));
 }
 
+#[test]
+#[ignore = "needs a cluster: run tests/cluster/apiserver.sh up"]
+fn argocd_cm_ignore_rules_are_read_from_the_cluster() {
+    let config = kubeconfig();
+    let ns = Namespace::new();
+    let n = &ns.name;
+    let repo = Repo::new();
+    // Argo CD "runs" in the test's namespace: its argocd-cm is read there.
+    repo.write(".gitops.yaml", &format!("live:\n  argocdNamespace: {n}\n"));
+    repo.write(
+        "argocd/web.yaml",
+        &format!(
+            "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: web, namespace: {n}}}
+spec:
+  project: default
+  source: {{repoURL: https://example.com/none.git, path: apps/web, targetRevision: main}}
+  destination: {{server: https://kubernetes.default.svc, namespace: {n}}}
+"
+        ),
+    );
+    repo.write("apps/web/deployment.yaml", &deployment(n, "web", "", ""));
+    repo.write(
+        "apps/web/settings.yaml",
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings, namespace: {n}}}\ndata: {{mode: git, tuned: \"1\"}}\n"
+        ),
+    );
+    repo.commit_all("web");
+    let out = kubectl_with(
+        &config,
+        &[
+            "apply",
+            "--server-side",
+            "-f",
+            &repo.path().join("apps/web").display().to_string(),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    kubectl_apply(
+        &format!(
+            "apiVersion: v1
+kind: ConfigMap
+metadata: {{name: argocd-cm, namespace: {n}}}
+data:
+  resource.customizations.ignoreDifferences.apps_Deployment: |
+    jsonPointers:
+    - /spec/replicas
+  resource.customizations.ignoreDifferences.all: |
+    jqPathExpressions:
+    - .data.tuned
+"
+        ),
+        &[],
+    );
+    // Live edits of the fields the rules ignore.
+    for (kind, patch) in [
+        ("deployment/web", r#"{"spec":{"replicas":3}}"#),
+        ("configmap/settings", r#"{"data":{"tuned":"5"}}"#),
+    ] {
+        kubectl(&["-n", n, "patch", kind, "--type=merge", "-p", patch]);
+    }
+
+    let out = run(&repo, &config, &["status", "--app", "web", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let (sync, ignored) = sync_of(&json, "Deployment", "web");
+    assert_eq!(sync, "Synced", "{json}");
+    assert!(ignored.to_string().contains(".spec.replicas"), "{ignored}");
+    let (sync, ignored) = sync_of(&json, "ConfigMap", "settings");
+    assert_eq!(sync, "Synced", "{json}");
+    assert!(ignored.to_string().contains(".data.tuned"), "{ignored}");
+    let out = run(&repo, &config, &["diff", "--app", "web", "-o", "json"]);
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(out.status.code(), Some(0), "{json}");
+
+    // --no-ignore shows both edits.
+    let out = run(
+        &repo,
+        &config,
+        &["status", "--app", "web", "--no-ignore", "-o", "json"],
+    );
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(sync_of(&json, "Deployment", "web").0, "OutOfSync", "{json}");
+    assert_eq!(
+        sync_of(&json, "ConfigMap", "settings").0,
+        "OutOfSync",
+        "{json}"
+    );
+    let out = run(
+        &repo,
+        &config,
+        &["diff", "--app", "web", "--no-ignore", "-o", "json"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(diff_result(&json, "Deployment", "web"), "changed", "{json}");
+    assert_eq!(
+        diff_result(&json, "ConfigMap", "settings"),
+        "changed",
+        "{json}"
+    );
+}
+
 /// A kubeconfig of a fleet: each `(context, namespace)` a context of the test server whose
 /// default namespace stands in for a cluster of its own, and `down`, a server that is not
 /// there. The first context is the current one.
