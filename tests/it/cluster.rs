@@ -1638,6 +1638,22 @@ fn diff_compares_a_fleet_at_once_and_one_cluster_down_does_not_stop_the_rest() {
         "{text}"
     );
 
+    // An external diff program gets a directory per cluster.
+    let out = repo
+        .run()
+        .env("KUBECONFIG", &fleet)
+        .env("KUBECTL_EXTERNAL_DIFF", "diff -r -u")
+        .args(two)
+        .output()
+        .expect("binary runs");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(&format!("/LIVE/west/{file}")), "{text}");
+    assert!(
+        !text.contains("/LIVE/east/"),
+        "east has no differences:\n{text}"
+    );
+
     // Every context: the one that is down is named, the others still answer.
     let out = run(
         &repo,
@@ -1704,6 +1720,18 @@ fn diff_compares_a_fleet_at_once_and_one_cluster_down_does_not_stop_the_rest() {
     let text = stdout(&out);
     assert!(!text.contains("# context"), "{text}");
     assert!(text.contains(&format!("--- LIVE/{file}")), "{text}");
+
+    // Apps that .gitops.yaml maps to different contexts are a fleet too.
+    repo.write(
+        ".gitops.yaml",
+        "apps:\n- {name: web-east, path: apps/web, context: east}\n- {name: web-west, path: apps/web, context: west}\n",
+    );
+    repo.commit_all("one app per cluster");
+    let out = run(&repo, &fleet, &["diff", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(results(&json, "east"), ["settings/unchanged"], "{json}");
+    assert_eq!(results(&json, "west"), ["settings/changed"], "{json}");
 }
 
 // Faults that need no cluster: local servers that refuse, fail, or never answer.
