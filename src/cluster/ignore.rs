@@ -303,7 +303,11 @@ pub async fn for_target(
     if no_ignore || !target.argocd {
         return ignores;
     }
-    let namespace = ignores.argocd_namespace.as_deref().unwrap_or("argocd");
+    let namespace = ignores
+        .argocd_namespace
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("argocd");
     match cluster
         .get(
             &format!(
