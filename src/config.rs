@@ -213,3 +213,30 @@ pub fn repo_root(dir: &Path) -> PathBuf {
         .and_then(|r| r.workdir().map(Path::to_path_buf))
         .unwrap_or_else(|| start.to_path_buf())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_settings_parse_and_unknown_ones_are_refused() {
+        let config = Config::parse(
+            "live:\n  argocdNamespace: openshift-gitops\n  injected:\n    defaults: false\n    containers: [otel-agent]\n",
+            ".gitops.yaml",
+        )
+        .expect("valid");
+        assert_eq!(
+            config.live.argocd_namespace.as_deref(),
+            Some("openshift-gitops")
+        );
+        assert!(!config.live.injected.defaults);
+        assert_eq!(config.live.injected.containers, ["otel-agent"]);
+        assert!(
+            Config::default().live.injected.defaults,
+            "on unless turned off"
+        );
+        let err = Config::parse("live:\n  injected: {sidecars: [x]}\n", ".gitops.yaml")
+            .expect_err("unknown key");
+        assert!(err.to_string().contains("sidecars"), "{err}");
+    }
+}
