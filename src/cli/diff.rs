@@ -38,11 +38,15 @@ const MARKDOWN_LIMIT: usize = 65_000;
 ///
 /// With --from, compare two Git revisions instead; no cluster is needed.
 ///
-/// Exit status, as `kubectl diff`: 0 no differences, 1 differences found, >1 error.
-/// KUBECTL_EXTERNAL_DIFF names another diff program, run on two directories.
+/// With --context more than once or --all-contexts, compare with every cluster at once: a
+/// section per cluster; one that does not answer is named and the others still compare.
+///
+/// Exit status, as `kubectl diff`: 0 no differences, 1 differences found, >1 error (for a
+/// fleet: no cluster answered). KUBECTL_EXTERNAL_DIFF names another diff program, run on two
+/// directories.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  kubectl gitops diff\n  kubectl gitops diff --working-tree --path apps/prod\n  kubectl gitops diff --from origin/main --to HEAD -o json\n  KUBECTL_EXTERNAL_DIFF=\"meld\" kubectl gitops diff"
+    after_help = "Examples:\n  kubectl gitops diff\n  kubectl gitops diff --context prod-eu --context prod-us\n  kubectl gitops diff --working-tree --path apps/prod\n  kubectl gitops diff --from origin/main --to HEAD -o json\n  KUBECTL_EXTERNAL_DIFF=\"meld\" kubectl gitops diff"
 )]
 pub struct DiffArgs {
     #[command(flatten)]
