@@ -126,7 +126,14 @@ impl ConnectArgs {
         default_timeout: &str,
     ) -> anyhow::Result<Vec<crate::cluster::ConnectOptions>> {
         let names: Vec<Option<String>> = if !self.contexts.is_empty() {
-            self.contexts.iter().cloned().map(Some).collect()
+            // A context given twice is one cluster, compared once.
+            let mut seen = std::collections::HashSet::new();
+            self.contexts
+                .iter()
+                .filter(|c| seen.insert(c.as_str()))
+                .cloned()
+                .map(Some)
+                .collect()
         } else if all {
             crate::cluster::kubeconfig_contexts(self.kubeconfig.as_deref())?
                 .into_iter()
@@ -359,6 +366,31 @@ pub fn print_error(err: &anyhow::Error) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fleet_names_each_context_once() {
+        let connect = ConnectArgs {
+            contexts: vec!["east".into(), "west".into(), "east".into()],
+            ..ConnectArgs::default()
+        };
+        let contexts: Vec<Option<String>> = connect
+            .fleet(None, false, "30s")
+            .expect("options")
+            .into_iter()
+            .map(|o| o.context)
+            .collect();
+        assert_eq!(contexts, [Some("east".into()), Some("west".into())]);
+        let one = connect.fleet(Some(&"own".to_string()), false, "30s");
+        assert_eq!(
+            one.expect("options").len(),
+            2,
+            "the flags win over an app's own"
+        );
+        let none = ConnectArgs::default()
+            .fleet(Some(&"own".to_string()), false, "30s")
+            .expect("options");
+        assert_eq!(none[0].context.as_deref(), Some("own"));
+    }
 
     #[test]
     fn digests_are_cut_to_12_hex_digits() {
