@@ -31,6 +31,52 @@ pub struct LiveConfig {
     /// writing `replicas` through the `scale` subresource always are expected.
     #[serde(default)]
     pub expected_managers: Vec<String>,
+    /// What sidecar injectors add to pods (containers, volumes, annotations, labels) that is
+    /// not drift: the known injectors' (Istio, Linkerd, Vault Agent, Dapr) unless
+    /// `defaults: false`, and the names listed here.
+    #[serde(default)]
+    pub injected: InjectedConfig,
+    /// The namespace Argo CD runs in, where its `argocd-cm` (system-wide ignore rules) is
+    /// read [default: argocd].
+    #[serde(default)]
+    pub argocd_namespace: Option<String>,
+}
+
+/// `live.injected`: names a sidecar injector gives what it adds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct InjectedConfig {
+    /// Use the known injectors' names (false: only those listed here).
+    #[serde(default = "yes")]
+    pub defaults: bool,
+    /// Containers and init containers.
+    #[serde(default)]
+    pub containers: Vec<String>,
+    /// Volumes (and their mounts in the app's containers).
+    #[serde(default)]
+    pub volumes: Vec<String>,
+    /// Pod annotation keys.
+    #[serde(default)]
+    pub annotations: Vec<String>,
+    /// Pod label keys.
+    #[serde(default)]
+    pub labels: Vec<String>,
+}
+
+impl Default for InjectedConfig {
+    fn default() -> Self {
+        InjectedConfig {
+            defaults: true,
+            containers: Vec::new(),
+            volumes: Vec::new(),
+            annotations: Vec::new(),
+            labels: Vec::new(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -166,4 +212,31 @@ pub fn repo_root(dir: &Path) -> PathBuf {
         .ok()
         .and_then(|r| r.workdir().map(Path::to_path_buf))
         .unwrap_or_else(|| start.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_settings_parse_and_unknown_ones_are_refused() {
+        let config = Config::parse(
+            "live:\n  argocdNamespace: openshift-gitops\n  injected:\n    defaults: false\n    containers: [otel-agent]\n",
+            ".gitops.yaml",
+        )
+        .expect("valid");
+        assert_eq!(
+            config.live.argocd_namespace.as_deref(),
+            Some("openshift-gitops")
+        );
+        assert!(!config.live.injected.defaults);
+        assert_eq!(config.live.injected.containers, ["otel-agent"]);
+        assert!(
+            Config::default().live.injected.defaults,
+            "on unless turned off"
+        );
+        let err = Config::parse("live:\n  injected: {sidecars: [x]}\n", ".gitops.yaml")
+            .expect_err("unknown key");
+        assert!(err.to_string().contains("sidecars"), "{err}");
+    }
 }

@@ -9,9 +9,9 @@ use clap::Args;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::fleet::{self, Failed};
 use super::status::{self, SourceArgs};
 use super::{ClusterArgs, ExitError, Outcome};
-use crate::cluster::Cluster;
 use crate::cluster::desired::{Desired, DesiredObject, Revision};
 use crate::cluster::dryrun::{
     self, DiffOptions, FIELD_MANAGER, Method, ObjectResult, Outcome as Result_,
@@ -38,11 +38,15 @@ const MARKDOWN_LIMIT: usize = 65_000;
 ///
 /// With --from, compare two Git revisions instead; no cluster is needed.
 ///
-/// Exit status, as `kubectl diff`: 0 no differences, 1 differences found, >1 error.
-/// KUBECTL_EXTERNAL_DIFF names another diff program, run on two directories.
+/// With --context more than once or --all-contexts, compare with every cluster at once: a
+/// section per cluster; one that does not answer is named and the others still compare.
+///
+/// Exit status, as `kubectl diff`: 0 no differences, 1 differences found, >1 error (for a
+/// fleet: no cluster answered). KUBECTL_EXTERNAL_DIFF names another diff program, run on two
+/// directories.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  kubectl gitops diff\n  kubectl gitops diff --working-tree --path apps/prod\n  kubectl gitops diff --from origin/main --to HEAD -o json\n  KUBECTL_EXTERNAL_DIFF=\"meld\" kubectl gitops diff"
+    after_help = "Examples:\n  kubectl gitops diff\n  kubectl gitops diff --context prod-eu --context prod-us\n  kubectl gitops diff --working-tree --path apps/prod\n  kubectl gitops diff --from origin/main --to HEAD -o json\n  KUBECTL_EXTERNAL_DIFF=\"meld\" kubectl gitops diff"
 )]
 pub struct DiffArgs {
     #[command(flatten)]
@@ -73,14 +77,16 @@ pub struct DiffArgs {
     pub no_ignore: bool,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// Compare with every context of the kubeconfig, concurrently (a fleet); `--context`
+    /// more than once names them instead.
+    #[arg(long, help_heading = "Cluster options", conflicts_with = "from")]
+    pub all_contexts: bool,
 }
 
 /// One object in `-o json`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct JsonObject {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    context: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     app: Option<String>,
     api_version: String,
@@ -114,8 +120,53 @@ struct JsonOutput {
     warnings: Vec<String>,
 }
 
+/// `-o json` of a fleet: each cluster's objects under its context, and who did not answer.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonFleet {
+    from: String,
+    to: String,
+    clusters: BTreeMap<String, JsonCluster>,
+    failed: Vec<Failed>,
+    /// Over every cluster that answered.
+    summary: BTreeMap<&'static str, usize>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonCluster {
+    server: String,
+    objects: Vec<JsonObject>,
+    summary: BTreeMap<&'static str, usize>,
+    warnings: Vec<String>,
+}
+
+/// The clusters of a fleet run (more than one context), in the order they were asked for.
+struct Fleet {
+    clusters: Vec<Section>,
+    failed: Vec<Failed>,
+}
+
+/// One cluster that answered.
+struct Section {
+    context: String,
+    server: String,
+    warnings: Vec<String>,
+}
+
+/// What `diff` found, to show.
+struct Found {
+    items: Vec<Item>,
+    from: String,
+    to: String,
+    warnings: Vec<String>,
+    /// Set when more than one context was compared.
+    fleet: Option<Fleet>,
+}
+
 /// One object to show, from either mode.
 struct Item {
+    /// The cluster it was compared in, in a fleet.
     context: Option<String>,
     /// The app it belongs to (comparing revisions).
     app: Option<String>,
@@ -126,7 +177,13 @@ struct Item {
 }
 
 pub fn run(args: DiffArgs) -> anyhow::Result<Outcome> {
-    let (items, from, to, warnings) = match &args.from {
+    let Found {
+        items,
+        from,
+        to,
+        warnings,
+        fleet,
+    } = match &args.from {
         Some(from) => git_items(&args, &args.cluster, from)?,
         None => cluster_items(&args, &args.cluster)?,
     };
@@ -145,7 +202,10 @@ pub fn run(args: DiffArgs) -> anyhow::Result<Outcome> {
         .filter(|v| !v.trim().is_empty());
     let found = match (args.output, external) {
         (Format::Json, _) => {
-            write_json(&items, from, to, warnings)?;
+            match &fleet {
+                Some(fleet) => write_json_fleet(&items, from, to, fleet)?,
+                None => write_json(&items, from, to, warnings)?,
+            }
             report_problems(&items);
             differs
         }
@@ -160,8 +220,14 @@ pub fn run(args: DiffArgs) -> anyhow::Result<Outcome> {
                 .iter()
                 .filter_map(|i| {
                     let d = i.result.as_ref().ok()?;
+                    let name = render::file_name(&i.id);
                     Some(ExternalFile {
-                        name: render::file_name(&i.id),
+                        // A fleet's clusters each get a directory: one object is one file
+                        // per cluster.
+                        name: match &i.context {
+                            Some(context) => format!("{}/{name}", directory_name(context)),
+                            None => name,
+                        },
                         before: &d.before,
                         after: &d.after,
                     })
@@ -170,7 +236,10 @@ pub fn run(args: DiffArgs) -> anyhow::Result<Outcome> {
             render::run_external(&program, &files).context("KUBECTL_EXTERNAL_DIFF failed")?
         }
         (Format::Text, None) => {
-            write_text(&items, &from, &to)?;
+            match &fleet {
+                Some(fleet) => write_text_fleet(&items, &from, &to, fleet)?,
+                None => write_text(&items, &from, &to)?,
+            }
             report_problems(&items);
             differs
         }
@@ -192,30 +261,43 @@ pub fn run(args: DiffArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-/// Git against the cluster, per target context.
-fn cluster_items(
-    args: &DiffArgs,
-    global: &ClusterArgs,
-) -> anyhow::Result<(Vec<Item>, String, String, Vec<String>)> {
+/// A context name as one directory name: no separators, never `.` or `..` (EKS contexts are
+/// ARNs with a `/`).
+fn directory_name(context: &str) -> String {
+    let name = context.replace(['/', '\\'], "_");
+    if name.is_empty() || name.chars().all(|c| c == '.') {
+        format!("_{name}")
+    } else {
+        name
+    }
+}
+
+/// Git against the cluster: each target with its context, or with every context of the
+/// fleet, concurrently (see `fleet`).
+fn cluster_items(args: &DiffArgs, global: &ClusterArgs) -> anyhow::Result<Found> {
     let desired = status::read_desired(&args.source.selection(global))?;
     let runtime = status::runtime()?;
-    let multiple = desired.targets.len() > 1;
     let diff_options = DiffOptions {
         field_manager: args.field_manager.clone(),
         dry_run_all: args.dry_run_all,
         no_ignore: args.no_ignore,
     };
+    let jobs = fleet::jobs(
+        &desired,
+        &global.connect,
+        args.all_contexts,
+        status::DEFAULT_TIMEOUT,
+    )?;
+    let is_fleet = fleet::is_fleet(&jobs);
+    let answers = fleet::run(&runtime, &jobs, |cluster, target| {
+        let diff_options = &diff_options;
+        async move { dryrun::diff(&cluster, target, diff_options).await }
+    })?;
     let mut items = Vec::new();
     let mut warnings = Vec::new();
-    for target in &desired.targets {
-        let options = global
-            .connect
-            .options(target.context.as_ref(), status::DEFAULT_TIMEOUT)?;
-        let report = runtime.block_on(async {
-            let cluster = Cluster::connect(&options).await?;
-            dryrun::diff(&cluster, target, &diff_options).await
-        })?;
-        warnings.extend(report.warnings);
+    let mut sections: Vec<Section> = Vec::new();
+    for (_, report) in answers.answered {
+        let mut own = report.warnings;
         for ObjectResult {
             id,
             source,
@@ -229,12 +311,12 @@ fn cluster_items(
                 Result_::UnknownKind(m) => Err(("unknown-kind", m)),
                 Result_::Failed(m) => Err(("failed", m)),
                 Result_::Ignored(why) => {
-                    warnings.push(format!("{id}: not compared: {why}"));
+                    own.push(format!("{id}: not compared: {why}"));
                     continue;
                 }
             };
             items.push(Item {
-                context: multiple.then(|| report.context.clone()),
+                context: is_fleet.then(|| report.context.clone()),
                 app: None,
                 id,
                 source: Some(source),
@@ -242,17 +324,39 @@ fn cluster_items(
                 result,
             });
         }
+        if is_fleet {
+            warnings.extend(
+                own.iter()
+                    .map(|w| format!("context {}: {w}", report.context)),
+            );
+            // Two targets compared in one context are one cluster's section.
+            match sections.iter_mut().find(|s| s.context == report.context) {
+                Some(section) => section.warnings.extend(own),
+                None => sections.push(Section {
+                    context: report.context,
+                    server: report.server,
+                    warnings: own,
+                }),
+            }
+        } else {
+            warnings.extend(own);
+        }
     }
-    Ok((items, "LIVE".into(), "MERGED".into(), warnings))
+    Ok(Found {
+        items,
+        from: "LIVE".into(),
+        to: "MERGED".into(),
+        warnings,
+        fleet: is_fleet.then_some(Fleet {
+            clusters: sections,
+            failed: answers.failed,
+        }),
+    })
 }
 
 /// Two Git revisions, no cluster: per app, only the apps the change touches (unless
 /// `--all-apps`). The same object in two apps is two objects.
-fn git_items(
-    args: &DiffArgs,
-    global: &ClusterArgs,
-    from: &str,
-) -> anyhow::Result<(Vec<Item>, String, String, Vec<String>)> {
+fn git_items(args: &DiffArgs, global: &ClusterArgs, from: &str) -> anyhow::Result<Found> {
     let to = args.to.clone().unwrap_or_else(|| "HEAD".into());
     let mut selection = args.source.selection(global);
     if !args.all_apps {
@@ -321,7 +425,13 @@ fn git_items(
         }
     }
     items.sort_by(|a, b| a.app.cmp(&b.app));
-    Ok((items, from.to_string(), to, warnings))
+    Ok(Found {
+        items,
+        from: from.to_string(),
+        to,
+        warnings,
+        fleet: None,
+    })
 }
 
 /// An object's identity for comparing revisions: the namespace as written, or the one it
@@ -375,8 +485,13 @@ fn write_text(items: &[Item], from: &str, to: &str) -> anyhow::Result<()> {
 
 /// Objects added, changed and removed in one app.
 fn counts(items: &[Item], app: &str) -> (usize, usize, usize) {
+    count(items.iter().filter(|i| i.app.as_deref() == Some(app)))
+}
+
+/// Objects added, changed and removed among `items`.
+fn count<'a>(items: impl Iterator<Item = &'a Item>) -> (usize, usize, usize) {
     let mut c = (0, 0, 0);
-    for item in items.iter().filter(|i| i.app.as_deref() == Some(app)) {
+    for item in items {
         match item.result.as_ref().map(|d| d.change) {
             Ok(Change::Created) => c.0 += 1,
             Ok(Change::Changed) => c.1 += 1,
@@ -387,15 +502,66 @@ fn counts(items: &[Item], app: &str) -> (usize, usize, usize) {
     c
 }
 
+/// A fleet's diff: one section per cluster that answered, headed by what would change there,
+/// each object's file under the cluster's directory (`LIVE/prod-eu/apps.v1.Deployment...`,
+/// the layout `KUBECTL_EXTERNAL_DIFF` gets).
+fn write_text_fleet(items: &[Item], from: &str, to: &str, fleet: &Fleet) -> anyhow::Result<()> {
+    let mut out = anstream::stdout().lock();
+    let bold = anstyle::Style::new().bold();
+    for section in &fleet.clusters {
+        let here = || {
+            items
+                .iter()
+                .filter(|i| i.context.as_deref() == Some(section.context.as_str()))
+        };
+        let (added, changed, removed) = count(here());
+        let what = if added + changed + removed == 0 {
+            "no differences".to_string()
+        } else {
+            format!("{added} added, {changed} changed, {removed} removed")
+        };
+        writeln!(
+            out,
+            "{bold}# context {} ({}): {what}{bold:#}",
+            section.context, section.server
+        )?;
+        let dir = directory_name(&section.context);
+        let (from, to) = (format!("{from}/{dir}"), format!("{to}/{dir}"));
+        for item in here() {
+            let Ok(d) = &item.result else { continue };
+            let text = d.unified(&from, &to);
+            if text.is_empty() {
+                continue;
+            }
+            let name = render::file_name(&item.id);
+            writeln!(out, "{bold}diff -u -N {from}/{name} {to}/{name}{bold:#}")?;
+            if let Some(keys) = &d.secret_keys {
+                writeln!(out, "# Secret {}: keys {}", item.id, keys.summary())?;
+            }
+            render::write_coloured(&mut out, &text)?;
+        }
+    }
+    for f in &fleet.failed {
+        writeln!(out, "{bold}# context {}: not compared{bold:#}", f.context)?;
+    }
+    Ok(())
+}
+
+/// The section of a pull-request comment an object is shown in: its app (comparing
+/// revisions), else its cluster (a fleet), else the one cluster.
+fn section_of(item: &Item) -> &str {
+    item.app
+        .as_deref()
+        .or(item.context.as_deref())
+        .unwrap_or("cluster")
+}
+
 /// A pull-request comment: a summary table of the apps that change, then one collapsible
 /// section per app with its unified diff, kept under GitHub's size limit.
 fn write_markdown(items: &[Item], from: &str, to: &str) -> anyhow::Result<()> {
     let mut apps: Vec<&str> = Vec::new();
     for item in items {
-        let app = item
-            .app
-            .as_deref()
-            .unwrap_or(item.context.as_deref().unwrap_or("cluster"));
+        let app = section_of(item);
         let changed = matches!(&item.result, Ok(d) if d.change != Change::Unchanged);
         if changed && !apps.contains(&app) {
             apps.push(app);
@@ -409,14 +575,14 @@ fn write_markdown(items: &[Item], from: &str, to: &str) -> anyhow::Result<()> {
     }
     doc.push_str("| app | added | changed | removed |\n|---|---:|---:|---:|\n");
     for app in &apps {
-        let (a, c, r) = counts(items, app);
+        let (a, c, r) = count(items.iter().filter(|i| section_of(i) == *app));
         doc.push_str(&format!("| `{app}` | {a} | {c} | {r} |\n"));
     }
     doc.push('\n');
     let mut cut: Vec<&str> = Vec::new();
     for app in &apps {
         let mut section = format!("<details><summary><code>{app}</code></summary>\n\n```diff\n");
-        for item in items.iter().filter(|i| i.app.as_deref() == Some(*app)) {
+        for item in items.iter().filter(|i| section_of(i) == *app) {
             let Ok(d) = &item.result else { continue };
             if let Some(keys) = &d.secret_keys {
                 section.push_str(&format!("# Secret {}: keys {}\n", item.id, keys.summary()));
@@ -458,23 +624,13 @@ fn report_problems(items: &[Item]) {
     }
 }
 
-fn write_json(
-    items: &[Item],
-    from: String,
-    to: String,
-    warnings: Vec<String>,
-) -> anyhow::Result<()> {
-    let mut summary: BTreeMap<&'static str, usize> = [
-        "unchanged",
-        "changed",
-        "created",
-        "deleted",
-        "unknown-kind",
-        "failed",
-    ]
-    .into_iter()
-    .map(|k| (k, 0))
-    .collect();
+/// The objects of `-o json`, and how many of each result.
+fn json_objects(
+    items: &[&Item],
+    from: &str,
+    to: &str,
+) -> (Vec<JsonObject>, BTreeMap<&'static str, usize>) {
+    let mut summary = empty_summary();
     let objects: Vec<JsonObject> = items
         .iter()
         .map(|item| {
@@ -488,7 +644,7 @@ fn write_json(
                     },
                     d.paths.clone(),
                     d.secret_keys.clone(),
-                    d.unified(&from, &to),
+                    d.unified(from, to),
                     None,
                 ),
                 Err((kind, message)) => (
@@ -501,7 +657,6 @@ fn write_json(
             };
             *summary.entry(result).or_default() += 1;
             JsonObject {
-                context: item.context.clone(),
                 app: item.app.clone(),
                 api_version: item.id.api_version(),
                 kind: item.id.kind.clone(),
@@ -517,12 +672,74 @@ fn write_json(
             }
         })
         .collect();
+    (objects, summary)
+}
+
+fn empty_summary() -> BTreeMap<&'static str, usize> {
+    [
+        "unchanged",
+        "changed",
+        "created",
+        "deleted",
+        "unknown-kind",
+        "failed",
+    ]
+    .into_iter()
+    .map(|k| (k, 0))
+    .collect()
+}
+
+fn write_json(
+    items: &[Item],
+    from: String,
+    to: String,
+    warnings: Vec<String>,
+) -> anyhow::Result<()> {
+    let all: Vec<&Item> = items.iter().collect();
+    let (objects, summary) = json_objects(&all, &from, &to);
     let output = JsonOutput {
         from,
         to,
         objects,
         summary,
         warnings,
+    };
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &output)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// `-o json` of a fleet: `{from, to, clusters: {CONTEXT: {server, objects, summary,
+/// warnings}}, failed: [{context, error}], summary}`.
+fn write_json_fleet(items: &[Item], from: String, to: String, fleet: &Fleet) -> anyhow::Result<()> {
+    let mut clusters = BTreeMap::new();
+    let mut total = empty_summary();
+    for section in &fleet.clusters {
+        let here: Vec<&Item> = items
+            .iter()
+            .filter(|i| i.context.as_deref() == Some(section.context.as_str()))
+            .collect();
+        let (objects, summary) = json_objects(&here, &from, &to);
+        for (k, v) in &summary {
+            *total.entry(k).or_default() += v;
+        }
+        clusters.insert(
+            section.context.clone(),
+            JsonCluster {
+                server: section.server.clone(),
+                objects,
+                summary,
+                warnings: section.warnings.clone(),
+            },
+        );
+    }
+    let output = JsonFleet {
+        from,
+        to,
+        clusters,
+        failed: fleet.failed.clone(),
+        summary: total,
     };
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, &output)?;

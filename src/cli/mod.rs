@@ -10,6 +10,7 @@ pub mod bump;
 pub mod completion;
 pub mod diff;
 pub mod doctor;
+pub mod fleet;
 pub mod history;
 pub mod hooks;
 pub mod rollback;
@@ -74,8 +75,8 @@ pub struct ConnectArgs {
     /// Path to the kubeconfig file [default: $KUBECONFIG, then ~/.kube/config].
     #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub kubeconfig: Option<std::path::PathBuf>,
-    /// The kubeconfig context to use [default: the current context]. `status` takes it more
-    /// than once, to compare Git with several clusters in one run.
+    /// The kubeconfig context to use [default: the current context]. `status` and `diff`
+    /// take it more than once, to compare Git with several clusters in one run.
     #[arg(long = "context", value_name = "NAME")]
     pub contexts: Vec<String>,
     /// How long each API request may take (`30s`, `500ms`, `2m`; `0` waits forever)
@@ -94,7 +95,7 @@ impl ConnectArgs {
     ) -> anyhow::Result<crate::cluster::ConnectOptions> {
         if self.contexts.len() > 1 {
             anyhow::bail!(
-                "this command compares with one context at a time; give --context once (kubectl gitops status takes several)"
+                "this command uses one context at a time; give --context once (kubectl gitops status and diff take several)"
             );
         }
         self.options_for(self.contexts.first().or(context), default_timeout)
@@ -125,7 +126,14 @@ impl ConnectArgs {
         default_timeout: &str,
     ) -> anyhow::Result<Vec<crate::cluster::ConnectOptions>> {
         let names: Vec<Option<String>> = if !self.contexts.is_empty() {
-            self.contexts.iter().cloned().map(Some).collect()
+            // A context given twice is one cluster, compared once.
+            let mut seen = std::collections::HashSet::new();
+            self.contexts
+                .iter()
+                .filter(|c| seen.insert(c.as_str()))
+                .cloned()
+                .map(Some)
+                .collect()
         } else if all {
             crate::cluster::kubeconfig_contexts(self.kubeconfig.as_deref())?
                 .into_iter()
@@ -358,6 +366,31 @@ pub fn print_error(err: &anyhow::Error) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fleet_names_each_context_once() {
+        let connect = ConnectArgs {
+            contexts: vec!["east".into(), "west".into(), "east".into()],
+            ..ConnectArgs::default()
+        };
+        let contexts: Vec<Option<String>> = connect
+            .fleet(None, false, "30s")
+            .expect("options")
+            .into_iter()
+            .map(|o| o.context)
+            .collect();
+        assert_eq!(contexts, [Some("east".into()), Some("west".into())]);
+        let one = connect.fleet(Some(&"own".to_string()), false, "30s");
+        assert_eq!(
+            one.expect("options").len(),
+            2,
+            "the flags win over an app's own"
+        );
+        let none = ConnectArgs::default()
+            .fleet(Some(&"own".to_string()), false, "30s")
+            .expect("options");
+        assert_eq!(none[0].context.as_deref(), Some("own"));
+    }
 
     #[test]
     fn digests_are_cut_to_12_hex_digits() {

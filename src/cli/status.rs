@@ -9,11 +9,11 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::{ClusterArgs, Outcome};
+use crate::cluster;
 use crate::cluster::controllers::Pending;
 use crate::cluster::desired::{self, Desired, Revision, Selection};
 use crate::cluster::health::State;
 use crate::cluster::sync::{self, GitContext, StatusOptions, StatusReport, Sync};
-use crate::cluster::{self, Cluster};
 use crate::diagnostic::Severity;
 
 /// Where the desired state comes from; shared by `status` and `diff`.
@@ -118,32 +118,8 @@ struct Output<'a> {
     clusters: &'a [StatusReport],
     /// Clusters that did not answer, and why.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    failed: &'a [Failed],
+    failed: &'a [super::fleet::Failed],
     summary: Summary,
-}
-
-/// A cluster of the fleet that did not answer.
-#[derive(Serialize)]
-struct Failed {
-    context: String,
-    error: String,
-    #[serde(skip)]
-    cause: crate::cluster::ClusterError,
-}
-
-/// An error with its causes on one line (`a: b: c`).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let next = s.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = s.source();
-    }
-    text
 }
 
 #[derive(Default, Serialize)]
@@ -193,71 +169,30 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
             .collect(),
     };
     let runtime = runtime()?;
-    // Every (target, context) pair at once: a fleet answers as fast as its slowest cluster,
-    // and one that fails is reported while the others still answer.
     let git = GitContext {
         repo: desired.repo.as_ref(),
         head: desired.commit,
         scope: &desired.scope,
     };
-    let mut jobs = Vec::new();
-    for target in &desired.targets {
-        for options in args.cluster.connect.fleet(
-            target.context.as_ref(),
-            args.all_contexts,
-            DEFAULT_TIMEOUT,
-        )? {
-            jobs.push((target, options));
-        }
-    }
-    let results = runtime.block_on(futures::future::join_all(jobs.iter().map(
-        |(target, options)| {
-            let (git, status_options) = (&git, &status_options);
-            async move {
-                let cluster = Cluster::connect(options).await?;
-                sync::status(&cluster, target, git, status_options).await
-            }
-        },
-    )));
-    let mut reports = Vec::new();
-    let mut failed: Vec<Failed> = Vec::new();
-    for ((_, options), result) in jobs.iter().zip(results) {
-        match result {
-            Ok(report) => {
-                warn_all(&report.warnings);
-                reports.push(report);
-            }
-            Err(e) => failed.push(Failed {
-                context: options
-                    .context
-                    .clone()
-                    .unwrap_or_else(|| "(current context)".into()),
-                error: error_chain(&e),
-                cause: e,
-            }),
-        }
-    }
-    if reports.is_empty() {
-        // Nothing answered: the command could not do its job (exit 2), with the cause.
-        match failed.pop() {
-            Some(f) if failed.is_empty() => return Err(f.cause.into()),
-            Some(f) => {
-                failed.push(f);
-                let each: Vec<String> = failed
-                    .iter()
-                    .map(|f| format!("{}: {}", f.context, f.error))
-                    .collect();
-                anyhow::bail!("no cluster answered:\n  {}", each.join("\n  "));
-            }
-            None => {}
-        }
-    }
-    {
-        let mut err = anstream::stderr().lock();
-        for f in &failed {
-            writeln!(err, "error: context {}: {}", f.context, f.error)?;
-        }
-    }
+    let jobs = super::fleet::jobs(
+        &desired,
+        &args.cluster.connect,
+        args.all_contexts,
+        DEFAULT_TIMEOUT,
+    )?;
+    let answers = super::fleet::run(&runtime, &jobs, |cluster, target| {
+        let (git, status_options) = (&git, &status_options);
+        async move { sync::status(&cluster, target, git, status_options).await }
+    })?;
+    let failed = answers.failed;
+    let reports: Vec<StatusReport> = answers
+        .answered
+        .into_iter()
+        .map(|(_, report)| {
+            warn_all(&report.warnings);
+            report
+        })
+        .collect();
     let summary = Summary::of(&reports);
     let drift = summary.drift();
     let mut out = anstream::stdout().lock();

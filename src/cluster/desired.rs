@@ -151,6 +151,9 @@ pub fn load(selection: &Selection) -> Result<Desired, DesiredError> {
         }
         target.ignores.add_app(&app.name, &app.ignore_differences);
         target.ignores.expected_managers = opened.config.live.expected_managers.clone();
+        target.ignores.injected =
+            crate::cluster::injected::Injected::from_config(&opened.config.live.injected);
+        target.ignores.argocd_namespace = opened.config.live.argocd_namespace.clone();
         target.argocd |= app.controller == apps::Controller::Argocd;
     }
     for object in &set.manifests.objects {

@@ -48,6 +48,10 @@ pub struct Ignores {
     /// Field managers whose changes are expected (`.gitops.yaml` `live.expectedManagers`):
     /// what they write is not drift.
     pub expected_managers: Vec<String>,
+    /// What sidecar injectors add to pods (see `injected`).
+    pub injected: super::injected::Injected,
+    /// Where Argo CD's `argocd-cm` is (`.gitops.yaml` `live.argocdNamespace`; `argocd`).
+    pub argocd_namespace: Option<String>,
     /// `--no-ignore`: compare everything.
     pub off: bool,
 }
@@ -178,9 +182,9 @@ impl Ignores {
         (drift, expected, writers)
     }
 
-    /// True when nothing is ignored (no rules, or `--no-ignore`).
+    /// True when nothing is ignored (no rules and no injected names, or `--no-ignore`).
     pub fn is_empty(&self) -> bool {
-        self.off || self.rules.is_empty()
+        self.off || (self.rules.is_empty() && self.injected.is_empty())
     }
 
     /// What the annotations of a Git object make of it.
@@ -271,6 +275,7 @@ impl Ignores {
             }
         }
         let mut shown: Vec<String> = jq_shown;
+        shown.extend(self.injected.strip(desired, live));
         for path in &paths {
             let a = remove(desired, path);
             let b = remove(live, path);
@@ -298,9 +303,17 @@ pub async fn for_target(
     if no_ignore || !target.argocd {
         return ignores;
     }
+    let namespace = ignores
+        .argocd_namespace
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("argocd");
     match cluster
         .get(
-            "/api/v1/namespaces/argocd/configmaps/argocd-cm",
+            &format!(
+                "/api/v1/namespaces/{}/configmaps/argocd-cm",
+                super::live::encode_segment(namespace)
+            ),
             "reading Argo CD's argocd-cm",
         )
         .await
@@ -308,7 +321,7 @@ pub async fn for_target(
         Ok(cm) => ignores.add_argocd_cm(&cm),
         Err(e) if matches!(e.code(), Some(403 | 404)) => {}
         Err(e) => warnings.push(format!(
-            "cannot read argocd/argocd-cm for its ignore rules: {e}"
+            "cannot read {namespace}/argocd-cm for its ignore rules: {e}"
         )),
     }
     ignores

@@ -9,6 +9,7 @@ pub mod discovery;
 pub mod dryrun;
 pub mod health;
 pub mod ignore;
+pub mod injected;
 pub mod live;
 pub mod plan;
 pub mod sync;

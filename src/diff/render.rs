@@ -140,7 +140,12 @@ fn write_side<'a>(
         let content = text(file);
         // kubectl leaves an object out of a side where it does not exist.
         if !content.is_empty() {
-            std::fs::write(dir.join(&file.name), content).map_err(ExternalDiffError::Files)?;
+            let path = dir.join(&file.name);
+            // A fleet's objects are under a directory per cluster.
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(ExternalDiffError::Files)?;
+            }
+            std::fs::write(path, content).map_err(ExternalDiffError::Files)?;
         }
     }
     Ok(())

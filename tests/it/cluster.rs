@@ -1215,18 +1215,247 @@ spec:
     );
 }
 
+/// A Deployment as an injecting webhook leaves it: `extra` containers (YAML list items at
+/// the containers' indentation) and pod-template annotations added to Git's.
+fn deployment(ns: &str, name: &str, annotations: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: {ns}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+      annotations: {{{annotations}}}
+    spec:
+      containers:
+      - {{name: web, image: \"nginx:1.27\"}}
+{extra}"
+    )
+}
+
 #[test]
 #[ignore = "needs a cluster: run tests/cluster/apiserver.sh up"]
-fn a_fleet_is_compared_at_once_and_one_cluster_down_does_not_stop_the_rest() {
-    let (east, west) = (Namespace::new(), Namespace::new());
+fn what_sidecar_injectors_add_is_not_drift_unless_no_ignore() {
+    let config = kubeconfig();
+    let ns = Namespace::new();
+    let n = &ns.name;
     let repo = Repo::new();
+    let vault = "vault.hashicorp.com/agent-inject: \"true\", vault.hashicorp.com/agent-inject-status: update";
     repo.write(
-        "apps/web/cm.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {v: \"1\"}\n",
+        "apps/web.yaml",
+        &format!(
+            "{}---\n{}",
+            deployment(n, "web", "", ""),
+            deployment(n, "vaulted", vault, "")
+        ),
     );
     repo.commit_all("web");
-    // Three clusters: two are namespaces of the test server (each context's default
-    // namespace), the third a server that is not there.
+    // What the injectors' webhooks make of the controller's apply: the webhook changes the
+    // request, so its fields belong to the controller's own field manager.
+    let istio = "      - {name: istio-proxy, image: \"docker.io/istio/proxyv2:1.24.0\"}
+      initContainers:
+      - {name: istio-init, image: \"docker.io/istio/proxyv2:1.24.0\"}
+      volumes:
+      - {name: istio-envoy, emptyDir: {medium: Memory}}
+";
+    let live = format!(
+        "{}---\n{}",
+        deployment(
+            n,
+            "web",
+            "sidecar.istio.io/status: '{\"containers\":[\"istio-proxy\"]}'",
+            istio
+        ),
+        deployment(
+            n,
+            "vaulted",
+            "vault.hashicorp.com/agent-inject: \"true\", vault.hashicorp.com/agent-inject-status: injected",
+            "      - {name: vault-agent, image: \"hashicorp/vault:1.18\"}\n"
+        )
+    );
+    let out = kubectl_with(
+        &config,
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager",
+            "flux-like",
+            "-f",
+            "-",
+        ],
+        Some(&live),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let diff = ["diff", "--field-manager", "flux-like"];
+    let out = run(&repo, &config, &[&diff[..], &["-o", "json"]].concat());
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(out.status.code(), Some(0), "{json}");
+    assert_eq!(
+        diff_result(&json, "Deployment", "web"),
+        "unchanged",
+        "{json}"
+    );
+    let out = run(&repo, &config, &["status", "-o", "json"]);
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let (sync, ignored) = sync_of(&json, "Deployment", "web");
+    assert_eq!(sync, "Synced", "{json}");
+    for field in [
+        ".spec.template.spec.containers[name=istio-proxy] (injected by Istio)",
+        ".spec.template.spec.initContainers[name=istio-init] (injected by Istio)",
+        ".spec.template.spec.volumes[name=istio-envoy] (injected by Istio)",
+    ] {
+        assert!(ignored.to_string().contains(field), "{field}: {ignored}");
+    }
+    assert_eq!(
+        sync_of(&json, "Deployment", "vaulted").0,
+        "Synced",
+        "{json}"
+    );
+
+    // --no-ignore: applying Git as that manager would remove the sidecar, and the injector's
+    // answer differs from the request Git makes.
+    let out = run(&repo, &config, &[&diff[..], &["--no-ignore"]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with('-') && l.contains("name: istio-proxy")),
+        "{text}"
+    );
+    let out = run(&repo, &config, &["status", "--no-ignore", "-o", "json"]);
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let vaulted = object(&json, "Deployment", "vaulted");
+    assert_eq!(vaulted["sync"], "OutOfSync", "{vaulted}");
+    assert!(
+        vaulted["drifted"]
+            .to_string()
+            .contains("vault.hashicorp.com/agent-inject-status"),
+        "{vaulted}"
+    );
+    assert_eq!(sync_of(&json, "Deployment", "web").1, Value::Null, "{json}");
+
+    // .gitops.yaml turns the known injectors off.
+    repo.write(".gitops.yaml", "live:\n  injected: {defaults: false}\n");
+    repo.commit_all("no injectors");
+    let out = run(&repo, &config, &diff);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out).contains("istio-proxy"), "{}", stdout(&out));
+}
+
+#[test]
+#[ignore = "needs a cluster: run tests/cluster/apiserver.sh up"]
+fn argocd_cm_ignore_rules_are_read_from_the_cluster() {
+    let config = kubeconfig();
+    let ns = Namespace::new();
+    let n = &ns.name;
+    let repo = Repo::new();
+    // Argo CD "runs" in the test's namespace: its argocd-cm is read there.
+    repo.write(".gitops.yaml", &format!("live:\n  argocdNamespace: {n}\n"));
+    repo.write(
+        "argocd/web.yaml",
+        &format!(
+            "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: web, namespace: {n}}}
+spec:
+  project: default
+  source: {{repoURL: https://example.com/none.git, path: apps/web, targetRevision: main}}
+  destination: {{server: https://kubernetes.default.svc, namespace: {n}}}
+"
+        ),
+    );
+    repo.write("apps/web/deployment.yaml", &deployment(n, "web", "", ""));
+    repo.write(
+        "apps/web/settings.yaml",
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings, namespace: {n}}}\ndata: {{mode: git, tuned: \"1\"}}\n"
+        ),
+    );
+    repo.commit_all("web");
+    let out = kubectl_with(
+        &config,
+        &[
+            "apply",
+            "--server-side",
+            "-f",
+            &repo.path().join("apps/web").display().to_string(),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    kubectl_apply(
+        &format!(
+            "apiVersion: v1
+kind: ConfigMap
+metadata: {{name: argocd-cm, namespace: {n}}}
+data:
+  resource.customizations.ignoreDifferences.apps_Deployment: |
+    jsonPointers:
+    - /spec/replicas
+  resource.customizations.ignoreDifferences.all: |
+    jqPathExpressions:
+    - .data.tuned
+"
+        ),
+        &[],
+    );
+    // Live edits of the fields the rules ignore.
+    for (kind, patch) in [
+        ("deployment/web", r#"{"spec":{"replicas":3}}"#),
+        ("configmap/settings", r#"{"data":{"tuned":"5"}}"#),
+    ] {
+        kubectl(&["-n", n, "patch", kind, "--type=merge", "-p", patch]);
+    }
+
+    let out = run(&repo, &config, &["status", "--app", "web", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let (sync, ignored) = sync_of(&json, "Deployment", "web");
+    assert_eq!(sync, "Synced", "{json}");
+    assert!(ignored.to_string().contains(".spec.replicas"), "{ignored}");
+    let (sync, ignored) = sync_of(&json, "ConfigMap", "settings");
+    assert_eq!(sync, "Synced", "{json}");
+    assert!(ignored.to_string().contains(".data.tuned"), "{ignored}");
+    let out = run(&repo, &config, &["diff", "--app", "web", "-o", "json"]);
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(out.status.code(), Some(0), "{json}");
+
+    // --no-ignore shows both edits.
+    let out = run(
+        &repo,
+        &config,
+        &["status", "--app", "web", "--no-ignore", "-o", "json"],
+    );
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(sync_of(&json, "Deployment", "web").0, "OutOfSync", "{json}");
+    assert_eq!(
+        sync_of(&json, "ConfigMap", "settings").0,
+        "OutOfSync",
+        "{json}"
+    );
+    let out = run(
+        &repo,
+        &config,
+        &["diff", "--app", "web", "--no-ignore", "-o", "json"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(diff_result(&json, "Deployment", "web"), "changed", "{json}");
+    assert_eq!(
+        diff_result(&json, "ConfigMap", "settings"),
+        "changed",
+        "{json}"
+    );
+}
+
+/// A kubeconfig of a fleet: each `(context, namespace)` a context of the test server whose
+/// default namespace stands in for a cluster of its own, and `down`, a server that is not
+/// there. The first context is the current one.
+fn fleet_kubeconfig(dir: &Path, clusters: &[(&str, &str)]) -> String {
     let raw = kubectl(&[
         "config",
         "view",
@@ -1247,15 +1476,31 @@ fn a_fleet_is_compared_at_once_and_one_cluster_down_does_not_stop_the_rest() {
         .as_array_mut()
         .expect("clusters")
         .push(json!({"name": "gone", "cluster": {"server": format!("https://127.0.0.1:{port}")}}));
-    config["contexts"] = json!([
-        {"name": "east", "context": {"cluster": cluster, "user": user, "namespace": east.name}},
-        {"name": "west", "context": {"cluster": cluster, "user": user, "namespace": west.name}},
-        {"name": "down", "context": {"cluster": "gone", "user": user}},
-    ]);
-    config["current-context"] = json!("east");
-    let path = repo.path().join("fleet.json");
+    let mut contexts: Vec<Value> = clusters
+        .iter()
+        .map(|(name, namespace)| {
+            json!({"name": name, "context": {"cluster": cluster, "user": user, "namespace": namespace}})
+        })
+        .collect();
+    contexts.push(json!({"name": "down", "context": {"cluster": "gone", "user": user}}));
+    config["contexts"] = json!(contexts);
+    config["current-context"] = json!(clusters[0].0);
+    let path = dir.join("fleet.json");
     std::fs::write(&path, config.to_string()).expect("write kubeconfig");
-    let fleet = path.display().to_string();
+    path.display().to_string()
+}
+
+#[test]
+#[ignore = "needs a cluster: run tests/cluster/apiserver.sh up"]
+fn a_fleet_is_compared_at_once_and_one_cluster_down_does_not_stop_the_rest() {
+    let (east, west) = (Namespace::new(), Namespace::new());
+    let repo = Repo::new();
+    repo.write(
+        "apps/web/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {v: \"1\"}\n",
+    );
+    repo.commit_all("web");
+    let fleet = fleet_kubeconfig(repo.path(), &[("east", &east.name), ("west", &west.name)]);
     let out = kubectl_with(
         &fleet,
         &[
@@ -1318,6 +1563,175 @@ fn a_fleet_is_compared_at_once_and_one_cluster_down_does_not_stop_the_rest() {
         &["status", "--context", "down", "--request-timeout", "5s"],
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+#[ignore = "needs a cluster: run tests/cluster/apiserver.sh up"]
+fn diff_compares_a_fleet_at_once_and_one_cluster_down_does_not_stop_the_rest() {
+    let (east, west) = (Namespace::new(), Namespace::new());
+    let repo = Repo::new();
+    repo.write(
+        "apps/web/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {v: \"1\"}\n",
+    );
+    repo.commit_all("web");
+    let fleet = fleet_kubeconfig(repo.path(), &[("east", &east.name), ("west", &west.name)]);
+    // East is at Git; west has the object with another value.
+    let cm = repo.path().join("apps/web/cm.yaml").display().to_string();
+    let out = kubectl_with(&fleet, &["--context", "east", "apply", "-f", &cm], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let edited = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {v: \"2\"}\n";
+    let out = kubectl_with(
+        &fleet,
+        &["--context", "west", "apply", "-f", "-"],
+        Some(edited),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let results = |json: &Value, context: &str| -> Vec<String> {
+        json["clusters"][context]["objects"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no cluster {context} in {json}"))
+            .iter()
+            .map(|o| {
+                format!(
+                    "{}/{}",
+                    o["name"].as_str().unwrap_or(""),
+                    o["result"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    };
+
+    let two = ["diff", "--context", "east", "--context", "west"];
+    let out = run(&repo, &fleet, &[&two[..], &["-o", "json"]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(results(&json, "east"), ["settings/unchanged"], "{json}");
+    assert_eq!(results(&json, "west"), ["settings/changed"], "{json}");
+    assert_eq!(json["failed"], json!([]), "{json}");
+    assert_eq!(json["summary"]["changed"], 1, "{json}");
+    assert_eq!(json["summary"]["unchanged"], 1, "{json}");
+
+    // Text: a section per cluster, each object's file under its cluster's directory.
+    let out = run(&repo, &fleet, &two);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    let sections: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("# context "))
+        .collect();
+    assert_eq!(sections.len(), 2, "{text}");
+    assert!(
+        sections[0].starts_with("# context east (") && sections[0].ends_with("): no differences"),
+        "{text}"
+    );
+    assert!(
+        sections[1].starts_with("# context west (")
+            && sections[1].ends_with("): 0 added, 1 changed, 0 removed"),
+        "{text}"
+    );
+    let file = format!("v1.ConfigMap.{}.settings", west.name);
+    assert!(text.contains(&format!("--- LIVE/west/{file}")), "{text}");
+    assert!(text.contains(&format!("+++ MERGED/west/{file}")), "{text}");
+    assert!(
+        text.contains("-  v: \"2\"") && text.contains("+  v: \"1\""),
+        "{text}"
+    );
+
+    // An external diff program gets a directory per cluster.
+    let out = repo
+        .run()
+        .env("KUBECONFIG", &fleet)
+        .env("KUBECTL_EXTERNAL_DIFF", "diff -r -u")
+        .args(two)
+        .output()
+        .expect("binary runs");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(&format!("/LIVE/west/{file}")), "{text}");
+    assert!(
+        !text.contains("/LIVE/east/"),
+        "east has no differences:\n{text}"
+    );
+
+    // Every context: the one that is down is named, the others still answer.
+    let out = run(
+        &repo,
+        &fleet,
+        &[
+            "diff",
+            "--all-contexts",
+            "--request-timeout",
+            "5s",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(results(&json, "west"), ["settings/changed"], "{json}");
+    assert_eq!(json["failed"][0]["context"], "down", "{json}");
+    assert!(
+        json["failed"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cannot reach")),
+        "{json}"
+    );
+    assert!(
+        stderr(&out).contains("error: context down: cannot reach"),
+        "{}",
+        stderr(&out)
+    );
+    // A cluster down does not make the diff an error: what answered decides (no diff: 0).
+    let out = run(
+        &repo,
+        &fleet,
+        &[
+            "diff",
+            "--context",
+            "east",
+            "--context",
+            "down",
+            "--request-timeout",
+            "5s",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("# context down: not compared"),
+        "{}",
+        stdout(&out)
+    );
+    // Nothing answering is a failure to run.
+    let out = run(
+        &repo,
+        &fleet,
+        &["diff", "--context", "down", "--request-timeout", "5s"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+    // One context: the output is what it always was.
+    let out = run(&repo, &fleet, &["diff", "--context", "west", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert!(json.get("clusters").is_none(), "{json}");
+    assert_eq!(json["objects"][0]["result"], "changed", "{json}");
+    let out = run(&repo, &fleet, &["diff", "--context", "west"]);
+    let text = stdout(&out);
+    assert!(!text.contains("# context"), "{text}");
+    assert!(text.contains(&format!("--- LIVE/{file}")), "{text}");
+
+    // Apps that .gitops.yaml maps to different contexts are a fleet too.
+    repo.write(
+        ".gitops.yaml",
+        "apps:\n- {name: web-east, path: apps/web, context: east}\n- {name: web-west, path: apps/web, context: west}\n",
+    );
+    repo.commit_all("one app per cluster");
+    let out = run(&repo, &fleet, &["diff", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(results(&json, "east"), ["settings/unchanged"], "{json}");
+    assert_eq!(results(&json, "west"), ["settings/changed"], "{json}");
 }
 
 // Faults that need no cluster: local servers that refuse, fail, or never answer.
