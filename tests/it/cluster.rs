@@ -66,6 +66,13 @@ fn kubectl_apply(manifest: &str, extra: &[&str]) {
     );
 }
 
+/// `kubectl apply --server-side -f PATH` with the given kubeconfig, as a controller applies.
+fn apply_server_side(config: &str, path: &std::path::Path) {
+    let path = path.display().to_string();
+    let out = kubectl_with(config, &["apply", "--server-side", "-f", &path], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 /// A namespace of its own, deleted when the test ends (without waiting: a cluster without a
 /// controller manager never finishes deleting namespaces).
 struct Namespace {
@@ -281,17 +288,7 @@ fn in_sync_then_live_edits_are_reported_by_diff_and_status() {
     let repo = Repo::new();
     repo.write("apps/shop.yaml", &app(&ns.name));
     repo.commit_all("shop");
-    let out = kubectl_with(
-        &config,
-        &[
-            "apply",
-            "--server-side",
-            "-f",
-            &repo.path().join("apps").display().to_string(),
-        ],
-        None,
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    apply_server_side(&config, &repo.path().join("apps"));
 
     // Applied exactly: no spurious differences, everything Synced, also when every object
     // goes through the server-side dry-run.
@@ -1040,17 +1037,7 @@ data: {{mode: git}}
     );
     repo.commit_all("web");
     let apply = |file: &str| {
-        let out = kubectl_with(
-            &config,
-            &[
-                "apply",
-                "--server-side",
-                "-f",
-                &repo.path().join(file).display().to_string(),
-            ],
-            None,
-        );
-        assert!(out.status.success(), "{}", stderr(&out));
+        apply_server_side(&config, &repo.path().join(file));
     };
     apply("apps/web/deployment.yaml");
     let once = format!(
@@ -1154,17 +1141,7 @@ spec:
         ),
     );
     repo.commit_all("web");
-    let out = kubectl_with(
-        &config,
-        &[
-            "apply",
-            "--server-side",
-            "-f",
-            &repo.path().join("apps").display().to_string(),
-        ],
-        None,
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    apply_server_side(&config, &repo.path().join("apps"));
     let patch = |manager: &str, body: &str| {
         let out = kubectl_with(
             &config,
@@ -1376,17 +1353,7 @@ spec:
         ),
     );
     repo.commit_all("web");
-    let out = kubectl_with(
-        &config,
-        &[
-            "apply",
-            "--server-side",
-            "-f",
-            &repo.path().join("apps/web").display().to_string(),
-        ],
-        None,
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    apply_server_side(&config, &repo.path().join("apps/web"));
     kubectl_apply(
         &format!(
             "apiVersion: v1
@@ -1490,9 +1457,9 @@ fn fleet_kubeconfig(dir: &Path, clusters: &[(&str, &str)]) -> String {
     path.display().to_string()
 }
 
-#[test]
-#[ignore = "needs a cluster: run tests/cluster/apiserver.sh up"]
-fn a_fleet_is_compared_at_once_and_one_cluster_down_does_not_stop_the_rest() {
+/// Two simulated clusters (east and west, a namespace each, plus an unreachable `down`) and a
+/// repository with one ConfigMap that names no namespace.
+fn two_cluster_fleet() -> (Namespace, Namespace, Repo, String) {
     let (east, west) = (Namespace::new(), Namespace::new());
     let repo = Repo::new();
     repo.write(
@@ -1501,6 +1468,14 @@ fn a_fleet_is_compared_at_once_and_one_cluster_down_does_not_stop_the_rest() {
     );
     repo.commit_all("web");
     let fleet = fleet_kubeconfig(repo.path(), &[("east", &east.name), ("west", &west.name)]);
+    (east, west, repo, fleet)
+}
+
+#[test]
+#[ignore = "needs a cluster: run tests/cluster/apiserver.sh up"]
+fn a_fleet_is_compared_at_once_and_one_cluster_down_does_not_stop_the_rest() {
+    // The namespaces live until the test ends.
+    let (_east, _west, repo, fleet) = two_cluster_fleet();
     let out = kubectl_with(
         &fleet,
         &[
@@ -1568,14 +1543,8 @@ fn a_fleet_is_compared_at_once_and_one_cluster_down_does_not_stop_the_rest() {
 #[test]
 #[ignore = "needs a cluster: run tests/cluster/apiserver.sh up"]
 fn diff_compares_a_fleet_at_once_and_one_cluster_down_does_not_stop_the_rest() {
-    let (east, west) = (Namespace::new(), Namespace::new());
-    let repo = Repo::new();
-    repo.write(
-        "apps/web/cm.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {v: \"1\"}\n",
-    );
-    repo.commit_all("web");
-    let fleet = fleet_kubeconfig(repo.path(), &[("east", &east.name), ("west", &west.name)]);
+    // The namespaces live until the test ends.
+    let (_east, west, repo, fleet) = two_cluster_fleet();
     // East is at Git; west has the object with another value.
     let cm = repo.path().join("apps/web/cm.yaml").display().to_string();
     let out = kubectl_with(&fleet, &["--context", "east", "apply", "-f", &cm], None);
