@@ -113,8 +113,48 @@ impl PartialOrd for Quantity {
 }
 
 impl Quantity {
-    fn approximate(&self) -> f64 {
+    pub fn approximate(&self) -> f64 {
         self.mantissa as f64 * 10f64.powi(self.exponent)
+    }
+
+    /// -1, 0 or 1.
+    pub fn sign(&self) -> i64 {
+        self.mantissa.signum() as i64
+    }
+
+    /// True when the value is a whole number.
+    pub fn is_integer(&self) -> bool {
+        self.exponent >= 0
+    }
+
+    /// The value as an `i64`, when it is a whole number that fits.
+    pub fn as_i64(&self) -> Option<i64> {
+        let exp = u32::try_from(self.exponent).ok()?;
+        let value = self.mantissa.checked_mul(10i128.checked_pow(exp)?)?;
+        i64::try_from(value).ok()
+    }
+
+    /// The exact sum, when it fits.
+    pub fn checked_add(&self, other: &Quantity) -> Option<Quantity> {
+        let exponent = self.exponent.min(other.exponent);
+        let scaled = |q: &Quantity| {
+            u32::try_from(q.exponent - exponent)
+                .ok()
+                .and_then(|e| 10i128.checked_pow(e))
+                .and_then(|p| q.mantissa.checked_mul(p))
+        };
+        Some(Quantity::new(
+            scaled(self)?.checked_add(scaled(other)?)?,
+            exponent,
+        ))
+    }
+
+    pub fn negated(&self) -> Quantity {
+        Quantity::new(-self.mantissa, self.exponent)
+    }
+
+    pub fn from_i64(value: i64) -> Quantity {
+        Quantity::new(i128::from(value), 0)
     }
 
     pub fn is_negative(&self) -> bool {

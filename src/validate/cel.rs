@@ -277,9 +277,9 @@ mod tests {
 
     #[test]
     fn unknown_functions_are_skipped_not_failed() {
-        // ip() returns an object of Kubernetes' IP library, which is not modelled here.
-        let r = rule("isIP(self) && ip(self).family() == 6");
-        assert!(matches!(r.check(&s("fd00::1")), Verdict::Pass));
+        // url() returns an object of Kubernetes' URL library, which is not modelled here.
+        let r = rule("isURL(self) && url(self).getScheme() == 'https'");
+        assert!(matches!(r.check(&s("http://example.com")), Verdict::Pass));
         assert!(r.skipped.get().is_some());
     }
 
@@ -326,6 +326,74 @@ mod tests {
                 "{source} on {value:?}"
             );
         }
+        // The values of the IP, CIDR and quantity libraries, with their methods.
+        let values: &[(&str, &str, bool)] = &[
+            // a network operator's CRD: self == '' || (isIP(self) && ip(self).family() == 6)
+            (
+                "self == '' || (isIP(self) && ip(self).family() == 6)",
+                "fd00::1",
+                true,
+            ),
+            (
+                "self == '' || (isIP(self) && ip(self).family() == 6)",
+                "10.0.0.1",
+                false,
+            ),
+            ("ip(self).isLoopback()", "127.0.0.1", true),
+            ("ip(self).isGlobalUnicast()", "8.8.8.8", true),
+            ("ip(self).isGlobalUnicast()", "169.254.1.1", false),
+            ("ip(self).isLinkLocalMulticast()", "ff02::1", true),
+            ("ip(self).isUnspecified()", "::", true),
+            ("ip.isCanonical(self)", "2001:db8::1", true),
+            ("ip.isCanonical(self)", "2001:DB8:0::1", false),
+            ("ip(self) == ip('10.0.0.1')", "10.0.0.1", true),
+            ("cidr(self).containsIP('10.1.2.3')", "10.0.0.0/8", true),
+            ("cidr(self).containsIP(ip('11.0.0.1'))", "10.0.0.0/8", false),
+            ("cidr(self).containsCIDR('10.1.0.0/16')", "10.0.0.0/8", true),
+            ("cidr(self).containsCIDR('10.0.0.0/7')", "10.0.0.0/8", false),
+            ("cidr(self).prefixLength() <= 24", "10.0.0.0/16", true),
+            (
+                "cidr(self).masked() == cidr('10.0.0.0/8')",
+                "10.1.2.3/8",
+                true,
+            ),
+            ("cidr(self).ip() == ip('10.1.2.3')", "10.1.2.3/8", true),
+            ("quantity(self).isLessThan(quantity('1Gi'))", "500Mi", true),
+            ("quantity(self).isGreaterThan(quantity('1'))", "500m", false),
+            (
+                "quantity(self).compareTo(quantity('1000m')) == 0",
+                "1",
+                true,
+            ),
+            (
+                "quantity(self).add(quantity('500m')).isInteger()",
+                "1.5",
+                true,
+            ),
+            ("quantity(self).sub(1).sign() == -1", "500m", true),
+            ("quantity(self).asInteger() == 2048", "2Ki", true),
+            ("quantity(self).asApproximateFloat() < 0.6", "500m", true),
+        ];
+        for (source, value, ok) in values {
+            let r = rule(source);
+            let verdict = r.check(&s(value));
+            assert!(
+                r.skipped.get().is_none(),
+                "{source} skipped: {:?}",
+                r.skipped.get()
+            );
+            assert_eq!(
+                matches!(verdict, Verdict::Pass),
+                *ok,
+                "{source} on {value:?}"
+            );
+        }
+        // A value the library cannot read is an evaluation error, as on the server: the
+        // rule is not judged here and is named as not evaluated.
+        let r = rule("quantity(self).isInteger()");
+        assert!(matches!(r.check(&s("lots")), Verdict::Pass));
+        assert!(r.skipped.get().is_some());
+
         // cel-go's lists extension, which the same environment has.
         let sorted = rule("self == self.sort() && self.distinct().size() == self.size()");
         let ints = |v: &[i64]| list(v.iter().map(|i| Value::Int(*i)).collect());

@@ -1,15 +1,19 @@
 //! The parts of Kubernetes' CEL libraries that CRD rules call and the `cel` crate does not
 //! have, written from their documentation (k8s.io/apiserver/pkg/cel/library: regex.go,
-//! urls.go, quantity.go, ip.go, cidr.go): the regex `find`/`findAll` functions and the
-//! `isURL`, `isQuantity`, `isIP` and `isCIDR` predicates. The object-returning forms
-//! (`url()`, `quantity()`, `ip()`, `cidr()` and their methods) are not here: a rule that
-//! calls them is skipped and named, never reported against an object.
+//! urls.go, quantity.go, ip.go, cidr.go): the regex `find`/`findAll` functions, the `isURL`,
+//! `isQuantity`, `isIP` and `isCIDR` predicates, and the `ip()`, `cidr()` and `quantity()`
+//! values with their methods. `url()` and its getters are not here: a rule that calls them is
+//! skipped and named, never reported against an object.
 
+use std::any::Any;
+use std::cmp::Ordering;
 use std::net::IpAddr;
 
-use cel::common::types::{CelBool, CelInt, CelList, CelString};
-use cel::common::value::Val;
+use cel::common::types::{CelBool, CelDouble, CelInt, CelList, CelString, Kind, Type};
+use cel::common::value::{StaticVal, Val};
 use cel::{DeclarationError, Env, ExecutionError};
+
+use crate::diff::quantity::{self, Quantity};
 
 /// Registers the functions on `env`.
 pub fn extension(env: &mut Env) -> Result<(), DeclarationError> {
@@ -21,7 +25,268 @@ pub fn extension(env: &mut Env) -> Result<(), DeclarationError> {
     cel::add_overload!(env, fn is_quantity: (CelString) -> CelBool, name = "isQuantity")?;
     cel::add_overload!(env, fn is_ip: (CelString) -> CelBool, name = "isIP")?;
     cel::add_overload!(env, fn is_cidr: (CelString) -> CelBool, name = "isCIDR")?;
+
+    cel::add_overload!(env, fn ip_of: (CelString) -> Result<Ip>, name = "ip")?;
+    cel::add_overload!(env, fn ip_is_canonical: (CelString) -> Result<CelBool>,
+        name = "ip.isCanonical")?;
+    cel::add_member_overload!(env, fn family: (Ip) -> CelInt)?;
+    cel::add_member_overload!(env, fn is_unspecified: (Ip) -> CelBool)?;
+    cel::add_member_overload!(env, fn is_loopback: (Ip) -> CelBool)?;
+    cel::add_member_overload!(env, fn is_link_local_multicast: (Ip) -> CelBool)?;
+    cel::add_member_overload!(env, fn is_link_local_unicast: (Ip) -> CelBool)?;
+    cel::add_member_overload!(env, fn is_global_unicast: (Ip) -> CelBool)?;
+
+    cel::add_overload!(env, fn cidr_of: (CelString) -> Result<Cidr>, name = "cidr")?;
+    cel::add_member_overload!(env, fn contains_ip: (Cidr, Ip) -> CelBool, name = "containsIP")?;
+    cel::add_member_overload!(env, fn contains_ip_text: (Cidr, CelString) -> Result<CelBool>,
+        name = "containsIP")?;
+    cel::add_member_overload!(env, fn contains_cidr: (Cidr, Cidr) -> CelBool,
+        name = "containsCIDR")?;
+    cel::add_member_overload!(env, fn contains_cidr_text: (Cidr, CelString) -> Result<CelBool>,
+        name = "containsCIDR")?;
+    cel::add_member_overload!(env, fn cidr_ip: (Cidr) -> Ip, name = "ip")?;
+    cel::add_member_overload!(env, fn masked: (Cidr) -> Cidr)?;
+    cel::add_member_overload!(env, fn prefix_length: (Cidr) -> CelInt)?;
+
+    cel::add_overload!(env, fn quantity_of: (CelString) -> Result<Qty>, name = "quantity")?;
+    cel::add_member_overload!(env, fn is_integer: (Qty) -> CelBool)?;
+    cel::add_member_overload!(env, fn as_integer: (Qty) -> Result<CelInt>)?;
+    cel::add_member_overload!(env, fn as_approximate_float: (Qty) -> CelDouble)?;
+    cel::add_member_overload!(env, fn sign: (Qty) -> CelInt)?;
+    cel::add_member_overload!(env, fn add: (Qty, Qty) -> Result<Qty>)?;
+    cel::add_member_overload!(env, fn add_int: (Qty, CelInt) -> Result<Qty>, name = "add")?;
+    cel::add_member_overload!(env, fn sub: (Qty, Qty) -> Result<Qty>)?;
+    cel::add_member_overload!(env, fn sub_int: (Qty, CelInt) -> Result<Qty>, name = "sub")?;
+    cel::add_member_overload!(env, fn is_less_than: (Qty, Qty) -> CelBool)?;
+    cel::add_member_overload!(env, fn is_greater_than: (Qty, Qty) -> CelBool)?;
+    cel::add_member_overload!(env, fn compare_to: (Qty, Qty) -> CelInt)?;
     Ok(())
+}
+
+/// Implements [`Val`] for an opaque value type of the library, named as Kubernetes names it.
+macro_rules! opaque {
+    ($rust:ident, $ty:ident, $name:literal) => {
+        static $ty: Type = Type::simple_type(Kind::Opaque, $name);
+
+        impl Val for $rust {
+            fn get_type(&self) -> &Type {
+                &$ty
+            }
+            fn cel_type() -> &'static Type {
+                &$ty
+            }
+            fn equals(&self, other: &dyn Val) -> bool {
+                other.as_any().and_then(|o| o.downcast_ref::<$rust>()) == Some(self)
+            }
+            fn clone_as_boxed<'v>(&self) -> Box<dyn Val + 'v> {
+                Box::new(self.clone())
+            }
+            fn as_any(&self) -> Option<&dyn Any> {
+                Some(self)
+            }
+        }
+
+        impl StaticVal for $rust {}
+    };
+}
+
+/// `ip(string)`: an address.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ip(IpAddr);
+opaque!(Ip, IP_TYPE, "net.IP");
+
+/// `cidr(string)`: an address and a prefix length.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cidr(IpAddr, u8);
+opaque!(Cidr, CIDR_TYPE, "net.CIDR");
+
+/// `quantity(string)`: a resource quantity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Qty(Quantity);
+opaque!(Qty, QUANTITY_TYPE, "kubernetes.Quantity");
+
+fn invalid(function: &str, what: &str, text: &str) -> ExecutionError {
+    ExecutionError::function_error(function, format!("{what} {text:?} is not valid"))
+}
+
+fn ip_of(text: &CelString<'_>) -> Result<Ip, ExecutionError> {
+    ip(text.inner())
+        .map(Ip)
+        .ok_or_else(|| invalid("ip", "IP address", text.inner()))
+}
+
+/// True when the address is written as Kubernetes writes it back (RFC 5952 for IPv6).
+fn ip_is_canonical(text: &CelString<'_>) -> Result<CelBool, ExecutionError> {
+    let addr =
+        ip(text.inner()).ok_or_else(|| invalid("ip.isCanonical", "IP address", text.inner()))?;
+    Ok((addr.to_string() == text.inner()).into())
+}
+
+fn family(ip: &Ip) -> CelInt {
+    CelInt::from(if ip.0.is_ipv4() { 4 } else { 6 })
+}
+
+fn is_unspecified(ip: &Ip) -> CelBool {
+    ip.0.is_unspecified().into()
+}
+
+fn is_loopback(ip: &Ip) -> CelBool {
+    ip.0.is_loopback().into()
+}
+
+/// 224.0.0.0/24 and ff02::/16, as Go's net.IP.IsLinkLocalMulticast.
+fn is_link_local_multicast(ip: &Ip) -> CelBool {
+    match ip.0 {
+        IpAddr::V4(v4) => v4.octets()[..3] == [224, 0, 0],
+        IpAddr::V6(v6) => v6.segments()[0] & 0xff0f == 0xff02,
+    }
+    .into()
+}
+
+/// 169.254.0.0/16 and fe80::/10.
+fn is_link_local_unicast(ip: &Ip) -> CelBool {
+    match ip.0 {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
+    }
+    .into()
+}
+
+/// Go's net.IP.IsGlobalUnicast: not unspecified, loopback, multicast, link-local unicast
+/// or the IPv4 broadcast address.
+fn is_global_unicast(ip: &Ip) -> CelBool {
+    let special = ip.0.is_unspecified()
+        || ip.0.is_loopback()
+        || ip.0.is_multicast()
+        || *is_link_local_unicast(ip).inner()
+        || matches!(ip.0, IpAddr::V4(v4) if v4.is_broadcast());
+    (!special).into()
+}
+
+fn cidr(text: &str) -> Option<Cidr> {
+    let (addr, len) = text.split_once('/')?;
+    let ip = ip(addr)?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let len_ok = !len.is_empty()
+        && len.chars().all(|c| c.is_ascii_digit())
+        && (len == "0" || !len.starts_with('0'));
+    let len: u8 = len.parse().ok().filter(|l| len_ok && *l <= max)?;
+    Some(Cidr(ip, len))
+}
+
+fn cidr_of(text: &CelString<'_>) -> Result<Cidr, ExecutionError> {
+    cidr(text.inner()).ok_or_else(|| invalid("cidr", "network address", text.inner()))
+}
+
+/// The address with the bits beyond the prefix cleared.
+fn mask(ip: IpAddr, len: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => {
+            let bits = u32::from(v4);
+            let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+            IpAddr::V4((bits & mask).into())
+        }
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6);
+            let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+            IpAddr::V6((bits & mask).into())
+        }
+    }
+}
+
+fn contains(net: &Cidr, ip: IpAddr) -> bool {
+    net.0.is_ipv4() == ip.is_ipv4() && mask(ip, net.1) == mask(net.0, net.1)
+}
+
+fn contains_ip(net: &Cidr, ip: &Ip) -> CelBool {
+    contains(net, ip.0).into()
+}
+
+fn contains_ip_text(net: &Cidr, text: &CelString<'_>) -> Result<CelBool, ExecutionError> {
+    Ok(contains_ip(net, &ip_of(text)?))
+}
+
+fn contains_cidr(net: &Cidr, other: &Cidr) -> CelBool {
+    (other.1 >= net.1 && contains(net, other.0)).into()
+}
+
+fn contains_cidr_text(net: &Cidr, text: &CelString<'_>) -> Result<CelBool, ExecutionError> {
+    Ok(contains_cidr(net, &cidr_of(text)?))
+}
+
+fn cidr_ip(net: &Cidr) -> Ip {
+    Ip(net.0)
+}
+
+fn masked(net: &Cidr) -> Cidr {
+    Cidr(mask(net.0, net.1), net.1)
+}
+
+fn prefix_length(net: &Cidr) -> CelInt {
+    CelInt::from(i64::from(net.1))
+}
+
+fn quantity_of(text: &CelString<'_>) -> Result<Qty, ExecutionError> {
+    quantity::parse(text.inner())
+        .filter(|_| !text.inner().trim().is_empty() && text.inner().trim() == text.inner())
+        .map(Qty)
+        .ok_or_else(|| invalid("quantity", "quantity", text.inner()))
+}
+
+fn is_integer(q: &Qty) -> CelBool {
+    (q.0.is_integer() && q.0.as_i64().is_some()).into()
+}
+
+fn as_integer(q: &Qty) -> Result<CelInt, ExecutionError> {
+    q.0.as_i64().map(CelInt::from).ok_or_else(|| {
+        ExecutionError::function_error("asInteger", "quantity is not an integer or out of range")
+    })
+}
+
+fn as_approximate_float(q: &Qty) -> CelDouble {
+    CelDouble::from(q.0.approximate())
+}
+
+fn sign(q: &Qty) -> CelInt {
+    CelInt::from(q.0.sign())
+}
+
+fn sum(function: &str, a: &Quantity, b: &Quantity) -> Result<Qty, ExecutionError> {
+    a.checked_add(b)
+        .map(Qty)
+        .ok_or_else(|| ExecutionError::function_error(function, "quantity out of range"))
+}
+
+fn add(a: &Qty, b: &Qty) -> Result<Qty, ExecutionError> {
+    sum("add", &a.0, &b.0)
+}
+
+fn add_int(a: &Qty, b: &CelInt) -> Result<Qty, ExecutionError> {
+    sum("add", &a.0, &Quantity::from_i64(*b.inner()))
+}
+
+fn sub(a: &Qty, b: &Qty) -> Result<Qty, ExecutionError> {
+    sum("sub", &a.0, &b.0.negated())
+}
+
+fn sub_int(a: &Qty, b: &CelInt) -> Result<Qty, ExecutionError> {
+    sum("sub", &a.0, &Quantity::from_i64(*b.inner()).negated())
+}
+
+fn is_less_than(a: &Qty, b: &Qty) -> CelBool {
+    (a.0 < b.0).into()
+}
+
+fn is_greater_than(a: &Qty, b: &Qty) -> CelBool {
+    (a.0 > b.0).into()
+}
+
+fn compare_to(a: &Qty, b: &Qty) -> CelInt {
+    CelInt::from(match a.0.cmp(&b.0) {
+        Ordering::Less => -1,
+        Ordering::Equal => 0,
+        Ordering::Greater => 1,
+    })
 }
 
 fn regex(function: &str, pattern: &str) -> Result<regex::Regex, ExecutionError> {
@@ -130,16 +395,5 @@ fn is_ip(this: &CelString<'_>) -> CelBool {
 
 /// `address/prefix-length`, the length within the address family's bits.
 fn is_cidr(this: &CelString<'_>) -> CelBool {
-    let Some((addr, len)) = this.inner().split_once('/') else {
-        return false.into();
-    };
-    let Some(ip) = ip(addr) else {
-        return false.into();
-    };
-    let max = if ip.is_ipv4() { 32 } else { 128 };
-    let len_ok = !len.is_empty()
-        && len.chars().all(|c| c.is_ascii_digit())
-        && (len == "0" || !len.starts_with('0'))
-        && len.parse::<u32>().is_ok_and(|l| l <= max);
-    len_ok.into()
+    cidr(this.inner()).is_some().into()
 }
