@@ -311,6 +311,12 @@ mod tests {
             ("self.findAll('[0-9]+').size() == 2", "abc123def456", true),
             ("self.findAll('[0-9]+', 1) == ['123']", "abc123def456", true),
             ("self.find('[0-9]+') == ''", "no digits", true),
+            // the strings extension's indexOf still answers beside the list one
+            (
+                "self.indexOf('c') == 2 && self.lastIndexOf('a') == 3",
+                "abca",
+                true,
+            ),
         ];
         for (source, value, ok) in cases {
             let r = rule(source);
@@ -394,9 +400,38 @@ mod tests {
         assert!(matches!(r.check(&s("lots")), Verdict::Pass));
         assert!(r.skipped.get().is_some());
 
+        // Kubernetes' list functions.
+        let ints = |v: &[i64]| list(v.iter().map(|i| Value::Int(*i)).collect());
+        for (source, value, ok) in [
+            ("self.isSorted()", ints(&[1, 2, 2, 5]), true),
+            ("self.isSorted()", ints(&[3, 1]), false),
+            ("self.min() == 1 && self.max() == 5", ints(&[3, 1, 5]), true),
+            ("self.sum() == 9", ints(&[3, 1, 5]), true),
+            ("self.sum() == 0", ints(&[]), true),
+            (
+                "self.indexOf(5) == 2 && self.lastIndexOf(3) == 3",
+                ints(&[3, 1, 5, 3]),
+                true,
+            ),
+            ("self.indexOf(7) == -1", ints(&[3]), true),
+            ("self.isSorted()", list(vec![s("a"), s("b"), s("c")]), true),
+        ] {
+            let r = rule(source);
+            let verdict = r.check(&value);
+            assert!(
+                r.skipped.get().is_none(),
+                "{source} skipped: {:?}",
+                r.skipped.get()
+            );
+            assert_eq!(matches!(verdict, Verdict::Pass), ok, "{source}");
+        }
+        // The minimum of nothing is an error on the server too: not judged here.
+        let r = rule("self.min() > 0");
+        assert!(matches!(r.check(&ints(&[])), Verdict::Pass));
+        assert!(r.skipped.get().is_some());
+
         // cel-go's lists extension, which the same environment has.
         let sorted = rule("self == self.sort() && self.distinct().size() == self.size()");
-        let ints = |v: &[i64]| list(v.iter().map(|i| Value::Int(*i)).collect());
         assert!(matches!(sorted.check(&ints(&[1, 2, 3])), Verdict::Pass));
         assert!(matches!(sorted.check(&ints(&[2, 1])), Verdict::Fail(_)));
         assert!(matches!(sorted.check(&ints(&[1, 1])), Verdict::Fail(_)));

@@ -1,16 +1,19 @@
 //! The parts of Kubernetes' CEL libraries that CRD rules call and the `cel` crate does not
 //! have, written from their documentation (k8s.io/apiserver/pkg/cel/library: regex.go,
-//! urls.go, quantity.go, ip.go, cidr.go): the regex `find`/`findAll` functions, the `isURL`,
-//! `isQuantity`, `isIP` and `isCIDR` predicates, and the `ip()`, `cidr()` and `quantity()`
-//! values with their methods. `url()` and its getters are not here: a rule that calls them is
-//! skipped and named, never reported against an object.
+//! urls.go, quantity.go, ip.go, cidr.go, lists.go): the regex `find`/`findAll` functions, the
+//! `isURL`, `isQuantity`, `isIP` and `isCIDR` predicates, the `ip()`, `cidr()` and
+//! `quantity()` values with their methods, and the list functions. `url()` and its getters
+//! are not here: a rule that calls them is skipped and named, never reported against an
+//! object.
 
 use std::any::Any;
 use std::cmp::Ordering;
 use std::net::IpAddr;
 
-use cel::common::types::{CelBool, CelDouble, CelInt, CelList, CelString, Kind, Type};
-use cel::common::value::{StaticVal, Val};
+use cel::common::types::{
+    CelBool, CelDouble, CelInt, CelList, CelString, DYN_TYPE, Kind, LIST_TYPE, Type,
+};
+use cel::common::value::{CowVal, StaticVal, Val};
 use cel::{DeclarationError, Env, ExecutionError};
 
 use crate::diff::quantity::{self, Quantity};
@@ -60,7 +63,155 @@ pub fn extension(env: &mut Env) -> Result<(), DeclarationError> {
     cel::add_member_overload!(env, fn is_less_than: (Qty, Qty) -> CelBool)?;
     cel::add_member_overload!(env, fn is_greater_than: (Qty, Qty) -> CelBool)?;
     cel::add_member_overload!(env, fn compare_to: (Qty, Qty) -> CelInt)?;
+
+    // Kubernetes' list library (lists.go), on any list of comparable elements.
+    env.add_member_overload("isSorted", "list.isSorted()", LIST_TYPE, vec![], is_sorted)?;
+    env.add_member_overload("min", "list.min()", LIST_TYPE, vec![], list_min)?;
+    env.add_member_overload("max", "list.max()", LIST_TYPE, vec![], list_max)?;
+    env.add_member_overload("sum", "list.sum()", LIST_TYPE, vec![], list_sum)?;
+    env.add_member_overload(
+        "indexOf",
+        "list.indexOf(dyn)",
+        LIST_TYPE,
+        vec![DYN_TYPE],
+        index_of,
+    )?;
+    env.add_member_overload(
+        "lastIndexOf",
+        "list.lastIndexOf(dyn)",
+        LIST_TYPE,
+        vec![DYN_TYPE],
+        last_index_of,
+    )?;
     Ok(())
+}
+
+/// The receiver (and argument) of a list function, or the arity error.
+fn list_args<'b, 'v, const N: usize>(
+    function: &str,
+    args: Vec<CowVal<'b, 'v>>,
+) -> Result<[CowVal<'b, 'v>; N], ExecutionError> {
+    args.try_into().map_err(|args: Vec<_>| {
+        ExecutionError::function_error(
+            function,
+            format!("expected {N} arguments, got {}", args.len()),
+        )
+    })
+}
+
+/// The elements of a list value.
+fn elements<'b, 'v>(
+    function: &str,
+    list: &'b (dyn Val + 'v),
+) -> Result<Vec<&'b (dyn Val + 'v)>, ExecutionError> {
+    let iterable = list
+        .as_iterable()
+        .ok_or_else(|| ExecutionError::function_error(function, "not a list"))?;
+    let mut items = iterable.iter();
+    let mut out = Vec::new();
+    while let Some(item) = items.next() {
+        out.push(item);
+    }
+    Ok(out)
+}
+
+fn order(function: &str, a: &dyn Val, b: &dyn Val) -> Result<Ordering, ExecutionError> {
+    if a.get_type() != b.get_type() {
+        return Err(ExecutionError::function_error(
+            function,
+            "list elements must have the same type",
+        ));
+    }
+    a.as_comparer()
+        .ok_or_else(|| {
+            ExecutionError::function_error(function, "list elements must be comparable")
+        })?
+        .compare(b)
+}
+
+fn is_sorted<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
+    let [list] = list_args("isSorted", args)?;
+    let items = elements("isSorted", list.as_ref())?;
+    for pair in items.windows(2) {
+        if order("isSorted", pair[0], pair[1])? == Ordering::Greater {
+            return Ok(CowVal::owned(CelBool::from(false)));
+        }
+    }
+    Ok(CowVal::owned(CelBool::from(true)))
+}
+
+/// The least (`want` Less) or greatest element; an empty list is an error, as in Kubernetes.
+fn extreme<'b, 'v>(
+    function: &str,
+    args: Vec<CowVal<'b, 'v>>,
+    want: Ordering,
+) -> Result<CowVal<'b, 'v>, ExecutionError> {
+    let [list] = list_args(function, args)?;
+    let items = elements(function, list.as_ref())?;
+    let mut best = *items.first().ok_or_else(|| {
+        ExecutionError::function_error(function, format!("{function} called on an empty list"))
+    })?;
+    for item in &items[1..] {
+        if order(function, *item, best)? == want {
+            best = *item;
+        }
+    }
+    Ok(CowVal::Owned(best.clone_as_boxed()))
+}
+
+fn list_min<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
+    extreme("min", args, Ordering::Less)
+}
+
+fn list_max<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
+    extreme("max", args, Ordering::Greater)
+}
+
+/// The sum of the elements (numbers or durations); `0` for an empty list.
+fn list_sum<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
+    let [list] = list_args("sum", args)?;
+    let items = elements("sum", list.as_ref())?;
+    let Some(first) = items.first() else {
+        return Ok(CowVal::owned(CelInt::from(0)));
+    };
+    let mut total: Box<dyn Val + 'v> = first.clone_as_boxed();
+    for item in &items[1..] {
+        let next = total
+            .as_adder()
+            .ok_or_else(|| ExecutionError::function_error("sum", "list elements cannot be added"))?
+            .add(*item)?;
+        total = next.as_ref().clone_as_boxed();
+    }
+    Ok(CowVal::Owned(total))
+}
+
+fn position<'b, 'v>(
+    function: &str,
+    args: Vec<CowVal<'b, 'v>>,
+    last: bool,
+) -> Result<CowVal<'b, 'v>, ExecutionError> {
+    let [list, wanted] = list_args(function, args)?;
+    let items = elements(function, list.as_ref())?;
+    let mut found = items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| item.equals(wanted.as_ref()));
+    let index = if last {
+        found.next_back()
+    } else {
+        found.next()
+    };
+    Ok(CowVal::owned(CelInt::from(
+        index.map_or(-1, |(i, _)| i as i64),
+    )))
+}
+
+fn index_of<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
+    position("indexOf", args, false)
+}
+
+fn last_index_of<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
+    position("lastIndexOf", args, true)
 }
 
 /// Implements [`Val`] for an opaque value type of the library, named as Kubernetes names it.
