@@ -238,6 +238,18 @@ mod tests {
         Value::String(Arc::new(v.into()))
     }
 
+    /// Whether the rule passes on `value`; it must have been evaluated, not skipped.
+    fn passes(source: &str, value: &Value) -> bool {
+        let r = rule(source);
+        let verdict = r.check(value);
+        assert!(
+            r.skipped.get().is_none(),
+            "{source} skipped: {:?}",
+            r.skipped.get()
+        );
+        matches!(verdict, Verdict::Pass)
+    }
+
     // Rules from kubernetes-sigs/gateway-api config/crd/standard/gateway.networking.k8s.io_gateways.yaml
     #[test]
     fn gateway_rules() {
@@ -319,18 +331,7 @@ mod tests {
             ),
         ];
         for (source, value, ok) in cases {
-            let r = rule(source);
-            let verdict = r.check(&s(value));
-            assert!(
-                r.skipped.get().is_none(),
-                "{source} skipped: {:?}",
-                r.skipped.get()
-            );
-            assert_eq!(
-                matches!(verdict, Verdict::Pass),
-                *ok,
-                "{source} on {value:?}"
-            );
+            assert_eq!(passes(source, &s(value)), *ok, "{source} on {value:?}");
         }
         // The values of the IP, CIDR and quantity libraries, with their methods.
         let values: &[(&str, &str, bool)] = &[
@@ -381,18 +382,7 @@ mod tests {
             ("quantity(self).asApproximateFloat() < 0.6", "500m", true),
         ];
         for (source, value, ok) in values {
-            let r = rule(source);
-            let verdict = r.check(&s(value));
-            assert!(
-                r.skipped.get().is_none(),
-                "{source} skipped: {:?}",
-                r.skipped.get()
-            );
-            assert_eq!(
-                matches!(verdict, Verdict::Pass),
-                *ok,
-                "{source} on {value:?}"
-            );
+            assert_eq!(passes(source, &s(value)), *ok, "{source} on {value:?}");
         }
         // A value the library cannot read is an evaluation error, as on the server: the
         // rule is not judged here and is named as not evaluated.
@@ -416,14 +406,7 @@ mod tests {
             ("self.indexOf(7) == -1", ints(&[3]), true),
             ("self.isSorted()", list(vec![s("a"), s("b"), s("c")]), true),
         ] {
-            let r = rule(source);
-            let verdict = r.check(&value);
-            assert!(
-                r.skipped.get().is_none(),
-                "{source} skipped: {:?}",
-                r.skipped.get()
-            );
-            assert_eq!(matches!(verdict, Verdict::Pass), ok, "{source}");
+            assert_eq!(passes(source, &value), ok, "{source}");
         }
         // The minimum of nothing is an error on the server too: not judged here.
         let r = rule("self.min() > 0");
