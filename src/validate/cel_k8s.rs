@@ -1,9 +1,9 @@
 //! The parts of Kubernetes' CEL libraries that CRD rules call and the `cel` crate does not
 //! have, written from their documentation (k8s.io/apiserver/pkg/cel/library: regex.go,
 //! urls.go, quantity.go, ip.go, cidr.go, lists.go): the regex `find`/`findAll` functions, the
-//! `isURL`, `isQuantity`, `isIP` and `isCIDR` predicates, the `ip()`, `cidr()` and
-//! `quantity()` values with their methods, and the list functions. `url()` and its getters
-//! are not here: a rule that calls them is skipped and named, never reported against an
+//! `isURL`, `isQuantity`, `isIP` and `isCIDR` predicates, the `ip()`, `cidr()`, `quantity()`
+//! and `url()` values with their methods, and the list functions. `getQuery()` (a map of
+//! lists) is not here: a rule that calls it is skipped and named, never reported against an
 //! object.
 
 use std::any::Any;
@@ -25,6 +25,12 @@ pub fn extension(env: &mut Env) -> Result<(), DeclarationError> {
     cel::add_member_overload!(env, fn find_all_n: (CelString, CelString, CelInt) -> Result<CelList>,
         name = "findAll")?;
     cel::add_overload!(env, fn is_url: (CelString) -> CelBool, name = "isURL")?;
+    cel::add_overload!(env, fn url_of: (CelString) -> Result<Url>, name = "url")?;
+    cel::add_member_overload!(env, fn get_scheme: (Url) -> CelString)?;
+    cel::add_member_overload!(env, fn get_host: (Url) -> CelString)?;
+    cel::add_member_overload!(env, fn get_hostname: (Url) -> CelString)?;
+    cel::add_member_overload!(env, fn get_port: (Url) -> CelString)?;
+    cel::add_member_overload!(env, fn get_escaped_path: (Url) -> CelString)?;
     cel::add_overload!(env, fn is_quantity: (CelString) -> CelBool, name = "isQuantity")?;
     cel::add_overload!(env, fn is_ip: (CelString) -> CelBool, name = "isIP")?;
     cel::add_overload!(env, fn is_cidr: (CelString) -> CelBool, name = "isCIDR")?;
@@ -481,19 +487,30 @@ fn find_all_n(
         .into())
 }
 
-/// Go's `url.ParseRequestURI`: an absolute URI (a scheme) or an absolute path, no spaces or
-/// control characters, and an authority that is not malformed.
-fn is_url(this: &CelString<'_>) -> CelBool {
-    let s = this.inner();
+/// A URL as Go's `url.ParseRequestURI` reads one: an absolute URI (with a scheme) or an
+/// absolute path, no spaces or control characters, an authority that is not malformed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Url {
+    scheme: String,
+    /// As written: `host`, `host:port`, `[v6]:port`; empty without an authority.
+    host: String,
+    path: String,
+}
+opaque!(Url, URL_TYPE, "kubernetes.URL");
+
+fn parse_url(s: &str) -> Option<Url> {
     if s.is_empty() || s.chars().any(|c| c.is_control() || c == ' ') {
-        return false.into();
+        return None;
     }
+    let without_query = |rest: &str| rest.split('?').next().unwrap_or("").to_string();
     if s.starts_with('/') {
-        return true.into();
+        return Some(Url {
+            scheme: String::new(),
+            host: String::new(),
+            path: without_query(s),
+        });
     }
-    let Some((scheme, rest)) = s.split_once(':') else {
-        return false.into();
-    };
+    let (scheme, rest) = s.split_once(':')?;
     let scheme_ok = scheme
         .chars()
         .next()
@@ -501,22 +518,71 @@ fn is_url(this: &CelString<'_>) -> CelBool {
         && scheme
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    let authority_ok = match rest.strip_prefix("//") {
-        Some(after) => {
-            let authority = after.split(['/', '?', '#']).next().unwrap_or("");
-            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-            match host.strip_prefix('[') {
-                Some(v6) => v6.split_once(']').is_some_and(|(ip, port)| {
-                    ip.parse::<std::net::Ipv6Addr>().is_ok() && port_ok(port)
-                }),
-                None => host
-                    .rsplit_once(':')
-                    .is_none_or(|(_, port)| port.chars().all(|c| c.is_ascii_digit())),
-            }
-        }
-        None => true,
+    if !scheme_ok {
+        return None;
+    }
+    let Some(after) = rest.strip_prefix("//") else {
+        return Some(Url {
+            scheme: scheme.to_string(),
+            host: String::new(),
+            path: without_query(rest),
+        });
     };
-    (scheme_ok && authority_ok).into()
+    let end = after.find(['/', '?']).unwrap_or(after.len());
+    let authority = &after[..end];
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host_ok = match host.strip_prefix('[') {
+        Some(v6) => v6
+            .split_once(']')
+            .is_some_and(|(ip, port)| ip.parse::<std::net::Ipv6Addr>().is_ok() && port_ok(port)),
+        None => host
+            .rsplit_once(':')
+            .is_none_or(|(_, port)| port.chars().all(|c| c.is_ascii_digit())),
+    };
+    host_ok.then(|| Url {
+        scheme: scheme.to_string(),
+        host: host.to_string(),
+        path: without_query(&after[end..]),
+    })
+}
+
+fn is_url(this: &CelString<'_>) -> CelBool {
+    parse_url(this.inner()).is_some().into()
+}
+
+fn url_of(text: &CelString<'_>) -> Result<Url, ExecutionError> {
+    parse_url(text.inner()).ok_or_else(|| invalid("url", "URL", text.inner()))
+}
+
+fn get_scheme(url: &Url) -> CelString<'static> {
+    url.scheme.clone().into()
+}
+
+fn get_host(url: &Url) -> CelString<'static> {
+    url.host.clone().into()
+}
+
+/// The host without its port; an IPv6 address without its brackets.
+fn hostname_and_port(url: &Url) -> (&str, &str) {
+    match url.host.strip_prefix('[') {
+        Some(v6) => v6
+            .split_once(']')
+            .map(|(ip, port)| (ip, port.trim_start_matches(':')))
+            .unwrap_or((v6, "")),
+        None => url.host.rsplit_once(':').unwrap_or((&url.host, "")),
+    }
+}
+
+fn get_hostname(url: &Url) -> CelString<'static> {
+    hostname_and_port(url).0.to_owned().into()
+}
+
+fn get_port(url: &Url) -> CelString<'static> {
+    hostname_and_port(url).1.to_owned().into()
+}
+
+fn get_escaped_path(url: &Url) -> CelString<'static> {
+    url.path.clone().into()
 }
 
 fn port_ok(rest: &str) -> bool {
