@@ -119,10 +119,7 @@ impl Reader<'_> {
             if self.at_eof || self.line_start >= self.s.len() {
                 return Line::Eof;
             }
-            let mut i = self.line_start;
-            while self.s.get(i) == Some(&b' ') {
-                i += 1;
-            }
+            let i = self.skip_spaces(self.line_start);
             match self.s.get(i) {
                 None => {
                     // Trailing spaces without a line break: the end of the file.
@@ -144,12 +141,23 @@ impl Reader<'_> {
         }
     }
 
-    /// True when only a line break (or the end) follows `i` on its line, spaces aside.
-    fn blank_from(&self, mut i: usize) -> bool {
+    /// The offset of the first character at or after `i` that is not a space.
+    fn skip_spaces(&self, mut i: usize) -> usize {
         while self.s.get(i) == Some(&b' ') {
             i += 1;
         }
-        matches!(self.s.get(i), None | Some(b'\n'))
+        i
+    }
+
+    /// True when only a line break (or the end) follows `i` on its line, spaces aside.
+    fn blank_from(&self, i: usize) -> bool {
+        matches!(self.s.get(self.skip_spaces(i)), None | Some(b'\n'))
+    }
+
+    /// Moves to the start of the line after the line break at `newline`.
+    fn past_break(&mut self, newline: usize) {
+        self.line_start = newline + 1;
+        self.line += 1;
     }
 
     /// Moves to the start of the line after the current one. The last line, when no line
@@ -165,19 +173,16 @@ impl Reader<'_> {
     }
 
     /// The rest of the line from `i` holds nothing but spaces and a comment; moves past it.
-    fn end_line(&mut self, mut i: usize) -> R<()> {
-        let spaced = self.byte(i) == b' ';
-        while self.byte(i) == b' ' && i < self.s.len() {
-            i += 1;
-        }
+    fn end_line(&mut self, from: usize) -> R<()> {
+        let spaced = self.byte(from) == b' ';
+        let i = self.skip_spaces(from);
         match self.s.get(i) {
             None => {
                 self.at_eof = true;
                 Ok(())
             }
             Some(b'\n') => {
-                self.line_start = i;
-                self.next_line();
+                self.past_break(i);
                 Ok(())
             }
             Some(b'#') if spaced => {
@@ -417,10 +422,7 @@ impl Reader<'_> {
 
     /// The value after a key's colon (`from` is just past it) of a mapping at `indent`.
     fn value(&mut self, from: usize, colon: Pos, indent: usize, depth: usize) -> R<Node> {
-        let mut at = from;
-        while self.byte(at) == b' ' && at < self.s.len() {
-            at += 1;
-        }
+        let at = self.skip_spaces(from);
         if at >= self.s.len() || matches!(self.byte(at), b'\n' | b'#') {
             self.end_line(from)?;
             return match self.peek() {
@@ -578,8 +580,7 @@ impl Reader<'_> {
         if !self.blank_from(i) || self.line_end(i) >= self.s.len() {
             return Err(Unhandled);
         }
-        self.line_start = self.line_end(i);
-        self.next_line();
+        self.past_break(self.line_end(i));
         // The first line sets the indentation; a blank first line needs the full rules.
         let first = self.line_start;
         let content_indent = self.s[first..].iter().take_while(|&&b| b == b' ').count();
@@ -656,16 +657,9 @@ impl Reader<'_> {
             self.byte(at),
             if self.byte(at) == b'[' { b']' } else { b'}' },
         );
-        let mut i = at + 1;
+        let mut i = self.skip_spaces(at + 1);
         let mut items = Vec::new();
         let mut entries: Vec<Entry> = Vec::new();
-        let skip = |r: &Self, mut i: usize| {
-            while r.byte(i) == b' ' && i < r.s.len() {
-                i += 1;
-            }
-            i
-        };
-        i = skip(self, i);
         if self.byte(i) != close {
             loop {
                 if open == b'[' {
@@ -691,7 +685,7 @@ impl Reader<'_> {
                     if entries.iter().any(|e| e.key == key_text) || key_text == "<<" {
                         return Err(Unhandled);
                     }
-                    let (value, next) = self.flow_item(skip(self, colon + 1), depth)?;
+                    let (value, next) = self.flow_item(self.skip_spaces(colon + 1), depth)?;
                     entries.push(Entry {
                         key: key_text,
                         key_pos: key.start,
@@ -699,10 +693,10 @@ impl Reader<'_> {
                     });
                     i = next;
                 }
-                i = skip(self, i);
+                i = self.skip_spaces(i);
                 match self.byte(i) {
                     b',' => {
-                        i = skip(self, i + 1);
+                        i = self.skip_spaces(i + 1);
                         if matches!(self.byte(i), b']' | b'}') {
                             return Err(Unhandled);
                         }
